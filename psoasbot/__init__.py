@@ -1,0 +1,30 @@
+"""psoasbot: answers questions about the psoas muscle with cited passages from its articles.
+
+>>> from psoasbot import Assistant
+>>> assistant = Assistant.from_corpus()
+>>> answer = assistant.ask("Why doesn't stretching help my psoas?")
+>>> answer.passages[0].citation, answer.disclaimer
+"""
+
+from psoasbot.answer import DISCLAIMER, Assistant
+from psoasbot.errors import CorpusError, EngineError, PsoasbotError, QueryError
+from psoasbot.index import IndexSettings
+from psoasbot.models import Answer, Document, Hit, Passage, Source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DISCLAIMER",
+    "Answer",
+    "Assistant",
+    "CorpusError",
+    "Document",
+    "EngineError",
+    "Hit",
+    "IndexSettings",
+    "Passage",
+    "PsoasbotError",
+    "QueryError",
+    "Source",
+    "__version__",
+]

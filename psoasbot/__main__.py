@@ -1,0 +1,3 @@
+from psoasbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,257 @@
+"""The command line: `psoasbot ask|chat|sources|eval|telegram`, a thin layer over the library.
+
+Each command builds an Assistant, calls one method and prints the result. Library errors
+become `Error: ...` on stderr with exit status 1; usage mistakes exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from psoasbot import __version__
+from psoasbot.errors import PsoasbotError
+from psoasbot.index import DEFAULT_K, ENGINES
+
+EXAMPLES = """\
+examples:
+  psoasbot ask "Why doesn't stretching help my tight psoas?"
+  psoasbot ask -k 5 --json "can sitting all day cause this?"
+  printf 'what is pandiculation?\\nhow long should I hold a stretch?\\n' | psoasbot ask --json -
+  psoasbot chat
+  psoasbot sources
+  psoasbot ask --corpus my-articles/ "how do I do the kneeling stretch?"
+"""
+
+CHAT_EXIT_WORDS = frozenset({"quit", "exit", ":q", "/quit", "/exit"})
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="psoasbot",
+        description=(
+            "Answers questions about a tight or painful psoas with cited passages from its "
+            "articles. Not a diagnosis: every answer carries a medical disclaimer."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"psoasbot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    corpus = argparse.ArgumentParser(add_help=False)
+    corpus.add_argument(
+        "--corpus", metavar="DIR", help="a folder of .md/.txt articles (default: the built-in ones)"
+    )
+    corpus.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="rank-bm25",
+        help="retrieval engine (bm25s needs: pip install 'psoasbot[fast]')",
+    )
+    retrieval = argparse.ArgumentParser(add_help=False, parents=[corpus])
+    retrieval.add_argument(
+        "-k",
+        "--top-k",
+        type=positive_int,
+        default=DEFAULT_K,
+        metavar="N",
+        help=f"how many passages at most (default {DEFAULT_K})",
+    )
+
+    ask = commands.add_parser(
+        "ask",
+        parents=[retrieval],
+        help="answer a question (or '-' for one per line on stdin)",
+        description="Answer a question with cited passages and the disclaimer.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ask.add_argument(
+        "question", nargs="+", help="the question, or '-' to read questions from stdin"
+    )
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.set_defaults(handler=cmd_ask)
+
+    chat = commands.add_parser(
+        "chat",
+        parents=[retrieval],
+        help="ask questions interactively",
+        description="Ask questions one after another; 'quit' or Ctrl-D leaves.",
+    )
+    chat.set_defaults(handler=cmd_chat)
+
+    sources = commands.add_parser(
+        "sources",
+        parents=[corpus],
+        help="list the articles answers come from",
+        description="List the articles: title, source file and number of passages.",
+    )
+    sources.add_argument("--json", action="store_true", help="print JSON")
+    sources.set_defaults(handler=cmd_sources)
+
+    for register in _EXTRA_COMMANDS:
+        register(commands, retrieval)
+    return parser
+
+
+# Front-ends with heavier dependencies register their sub-command here; each imports its
+# own module only when run, so `psoasbot ask` never loads them.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.handler(args, parser))
+    except PsoasbotError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`psoasbot ask ... | head`): nothing left to say.
+        _silence_stdout()
+        return 0
+    except Exception as exc:  # noqa: BLE001 - no traceback ever reaches a user
+        print(
+            f"Error: unexpected failure ({type(exc).__name__}: {exc}); please report it",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def load_assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from psoasbot.answer import Assistant
+
+    return Assistant.from_corpus(args.corpus, engine=args.engine)
+
+
+def cmd_ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from psoasbot.render import to_json, to_text
+
+    words = args.question
+    from_stdin = words == ["-"]
+    if not from_stdin:
+        question = " ".join(words)
+        if not question.strip():
+            _usage_error(
+                parser, "ask", "the question is empty; ask something like 'why is my psoas tight?'"
+            )
+        questions: Sequence[str] = [question]
+    assistant = load_assistant(args)
+    color = _use_color(sys.stdout)
+    width = _width()
+
+    def answer(question: str) -> None:
+        result = assistant.ask(question, k=args.top_k)
+        if args.json:
+            print(to_json(result), flush=from_stdin)
+        else:
+            print(to_text(result, width=width, color=color), flush=from_stdin)
+
+    if from_stdin:
+        first = True
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            if not args.json and not first:
+                print()
+            answer(line)
+            first = False
+        return 0
+    answer(questions[0])
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from psoasbot.render import to_text
+
+    try:
+        # Line editing and in-memory history; nothing is written to disk, since the
+        # questions are health information.
+        import readline  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        pass
+    assistant = load_assistant(args)
+    color = _use_color(sys.stdout)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about your psoas. Type 'quit' or press Ctrl-D to leave.\n")
+    while True:
+        try:
+            line = input("? " if interactive else "")
+        except EOFError:
+            if interactive:
+                print()
+            return 0
+        except KeyboardInterrupt:
+            print()
+            continue
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in CHAT_EXIT_WORDS:
+            return 0
+        print(to_text(assistant.ask(question, k=args.top_k), width=_width(), color=color))
+        print()
+
+
+def cmd_sources(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import json
+
+    from psoasbot.render import sources_to_text
+
+    sources = load_assistant(args).sources()
+    if args.json:
+        print(json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2))
+    else:
+        print(sources_to_text(sources, width=_width()))
+    return 0
+
+
+def _usage_error(parser: argparse.ArgumentParser, command: str, message: str) -> None:
+    print(f"usage: psoasbot {command} [-h] ...", file=sys.stderr)
+    print(f"Error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _use_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def _width() -> int:
+    return min(shutil.get_terminal_size((88, 24)).columns, 100)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,143 @@
+"""The frozen dataclasses every part of psoasbot passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+CITATION_SEPARATOR = " › "
+
+Status = Literal["answered", "no_match"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph or a bullet list of one section, as written in the document."""
+
+    kind: Literal["paragraph", "list"]
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of blocks under one heading; `heading` is "" for text before the first one."""
+
+    heading: str
+    parents: tuple[str, ...]
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its metadata and its sections in order."""
+
+    id: str
+    title: str
+    source: str
+    sections: tuple[Section, ...]
+    path: Path | None = None
+    url: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A few consecutive sentences of one section, shown to the user exactly as `text`."""
+
+    id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    position: int
+    parents: tuple[str, ...] = ()
+
+    @property
+    def citation(self) -> str:
+        """Name the article and, where there is one, the section: `Title › Section`."""
+        if self.section:
+            return f"{self.title}{CITATION_SEPARATOR}{self.section}"
+        return self.title
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage with its retrieval score, as one entry of an answer."""
+
+    passage: Passage
+    score: float
+    rank: int
+
+    @property
+    def id(self) -> str:
+        return self.passage.id
+
+    @property
+    def text(self) -> str:
+        return self.passage.text
+
+    @property
+    def citation(self) -> str:
+        return self.passage.citation
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON object of one passage in an answer."""
+        p = self.passage
+        return {
+            "rank": self.rank,
+            "id": p.id,
+            "doc_id": p.doc_id,
+            "title": p.title,
+            "section": p.section,
+            "text": p.text,
+            "score": round(self.score, 4),
+            "citation": p.citation,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a question gets back: passages in rank order, and always the disclaimer."""
+
+    question: str
+    status: Status
+    passages: tuple[Hit, ...]
+    disclaimer: str
+    urgent: bool = False
+    notice: str | None = None
+    confidence: float = field(default=0.0, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the answer as the JSON object the CLI's --json prints."""
+        return {
+            "question": self.question,
+            "status": self.status,
+            "urgent": self.urgent,
+            "notice": self.notice,
+            "passages": [hit.to_dict() for hit in self.passages],
+            "disclaimer": self.disclaimer,
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """One article of a corpus, as `psoasbot sources` lists it."""
+
+    doc_id: str
+    title: str
+    source: str
+    passages: int
+    url: str | None = None
+    author: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "passages": self.passages,
+            "url": self.url,
+            "author": self.author,
+        }
