@@ -255,3 +255,38 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _register_eval(
+    commands: argparse._SubParsersAction, retrieval: argparse.ArgumentParser
+) -> None:
+    evaluate = commands.add_parser(
+        "eval",
+        parents=[retrieval],
+        help="score a labelled question set (JSON Lines)",
+        description=(
+            "Score a labelled question set: S@1, S@3, MRR@5, false abstention, out-of-scope "
+            "abstention, red-flag recall and false alarms, then the misses. Passages are "
+            "retrieved with k=5 whatever -k says, since MRR@5 needs five."
+        ),
+    )
+    evaluate.add_argument("file", help="the question set, one JSON object per line")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.set_defaults(handler=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import json
+
+    from psoasbot.evaluation import EVAL_K, evaluate, load_items, report_to_text
+
+    items = load_items(args.file)
+    report = evaluate(load_assistant(args), items, k=max(EVAL_K, args.top_k))
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report_to_text(report))
+    return 0
+
+
+_EXTRA_COMMANDS.append(_register_eval)
