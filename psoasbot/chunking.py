@@ -49,7 +49,15 @@ def _sentence_tokenizer():  # type: ignore[no-untyped-def]
 
 def split_sentences(text: str) -> list[str]:
     """Split a paragraph into sentences, each an exact slice of `text`."""
-    spans = _sentence_tokenizer().span_tokenize(text)
+    spans: list[list[int]] = []
+    for start, end in _sentence_tokenizer().span_tokenize(text):
+        # Punkt ends a sentence at every "?" or "!", even inside a quotation the sentence
+        # goes on after ('wrote “To Stretch or Not to Stretch?” for the March issue'); a
+        # piece that starts in lower case continues the sentence before it.
+        if spans and text[start:end][:1].islower():
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
     return [text[start:end] for start, end in spans if text[start:end].strip()]
 
 

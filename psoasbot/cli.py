@@ -7,6 +7,7 @@ become `Error: ...` on stderr with exit status 1; usage mistakes exit 2.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import sys
@@ -117,6 +118,7 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentPar
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    _replace_undecodable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -144,8 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def load_assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from psoasbot.answer import Assistant
+    from psoasbot.cache import cache_dir_from_env
 
-    return Assistant.from_corpus(args.corpus, engine=args.engine)
+    cache_dir = cache_dir_from_env(os.environ)
+    return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
 
 
 def cmd_ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -249,6 +253,15 @@ def _width() -> int:
     return min(shutil.get_terminal_size((88, 24)).columns, 100)
 
 
+def _replace_undecodable() -> None:
+    # Bytes the locale's encoding cannot decode (a Latin-1 file piped in) or encode (a
+    # stray byte in an argument, which Python turns into a lone surrogate) become U+FFFD
+    # or "?" instead of ending the run with an error.
+    for stream in (sys.stdin, sys.stdout):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
+
+
 def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -290,3 +303,82 @@ def cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 _EXTRA_COMMANDS.append(_register_eval)
+
+
+def _register_telegram(
+    commands: argparse._SubParsersAction, retrieval: argparse.ArgumentParser
+) -> None:
+    telegram = commands.add_parser(
+        "telegram",
+        parents=[retrieval],
+        help="run the Telegram bot",
+        description=(
+            "Run the Telegram bot, with long polling or (--webhook-url) a webhook, until "
+            "SIGINT or SIGTERM. The token comes from PSOASBOT_TELEGRAM_TOKEN or --token-file; "
+            "PSOASBOT_TELEGRAM_API_URL points it at a self-hosted Bot API server and "
+            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Needs: pip "
+            "install 'psoasbot[telegram]'."
+        ),
+    )
+    telegram.add_argument("--token-file", metavar="PATH", help="read the bot token from a file")
+    telegram.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="receive updates on this public HTTPS URL instead of long polling",
+    )
+    telegram.add_argument(
+        "--listen",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="webhook: the address to listen on (default 127.0.0.1)",
+    )
+    telegram.add_argument(
+        "--port",
+        type=_port,
+        default=8443,
+        help="webhook: the port to listen on (default 8443)",
+    )
+    telegram.add_argument(
+        "--per-user-limit",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="questions a person may ask per minute (default 10)",
+    )
+    telegram.add_argument(
+        "--log-text",
+        action="store_true",
+        help="also log what people write (health information: off by default)",
+    )
+    telegram.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default="INFO",
+        help="how much to log (default INFO: a line per update)",
+    )
+    telegram.set_defaults(handler=cmd_telegram)
+
+
+def _port(text: str) -> int:
+    port = positive_int(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"must be at most 65535, not {port}")
+    return port
+
+
+def cmd_telegram(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        from psoasbot import telegram_bot
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith(("telegram", "aiolimiter", "tornado")):
+            raise
+        print(
+            "Error: the telegram command needs the 'telegram' extra; run: "
+            "pip install 'psoasbot[telegram]'",
+            file=sys.stderr,
+        )
+        return 1
+    return telegram_bot.main(args)
+
+
+_EXTRA_COMMANDS.append(_register_telegram)

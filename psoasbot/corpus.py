@@ -207,7 +207,8 @@ def _blocks(lines: list[str], start: int, plain_text: bool) -> list[_RawBlock]:
     for number, line in enumerate(lines[start:], start=start + 1):
         stripped = line.strip()
         if not stripped:
-            flush()
+            if not items:  # blank lines between items do not end a list (a "loose" list)
+                flush()
             continue
         heading = None if plain_text else _HEADING.match(stripped)
         if heading:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from psoasbot._ranking import top_k
 from psoasbot.analysis import Analyzer, StemmerName
+from psoasbot.chunking import MAX_WORDS, MIN_WORDS
 from psoasbot.errors import EngineError, QueryError
 from psoasbot.models import Hit, Passage
 
@@ -28,13 +32,24 @@ class IndexSettings:
     every passage for every query term: the same amount for all passages, so it changes
     no ranking but lifts passages that match nothing above zero. We keep delta = 0, so a
     passage's score is 0 exactly when it shares no term with the question.
+
+    Section headings (with their parent headings) are indexed with the passage text,
+    `heading_weight` times over: a heading names what its passages answer. The article
+    title is shared by every passage of the article, so counting it as text
+    (`title_weight` times) lifts a whole article and muddies IDF; by default it is a
+    small field of its own instead: each question term in the title adds `title_boost`
+    times the most the term could add from the text. k1, b and the weights were chosen
+    on the dev set; docs/quality.md has the ablation.
     """
 
-    k1: float = 1.2
-    b: float = 0.75
-    title_weight: int = 1
-    heading_weight: int = 2
+    k1: float = 1.5
+    b: float = 0.5
+    heading_weight: int = 4
+    title_weight: int = 0
+    title_boost: float = 0.1
     stemmer: StemmerName = "snowball"
+    min_words: int = MIN_WORDS
+    max_words: int = MAX_WORDS
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +110,10 @@ class Index:
         self.engine_name = engine
         self.analyzer = Analyzer(self.settings.stemmer)
         self.passages: list[Passage] = []
+        # Each passage's article title, as an index into `titles` (one entry per title).
+        self.titles: list[frozenset[str]] = []
+        self._title_of = array("i")
+        self._title_postings: dict[str, array[int]] = {}  # term -> ids of titles with it
         self.engine = make_engine(engine, self._index_terms(passages), self.settings)
         if not self.passages:
             raise QueryError("there are no passages to index; the corpus has no text")
@@ -103,13 +122,23 @@ class Index:
         """Stream each passage's terms, keeping the passage: title and headings count too."""
         s = self.settings
         terms_of = self.analyzer.terms
-        title_cache: dict[str, list[str]] = {}
+        title_ids: dict[str, tuple[int, list[str]]] = {}
+        last_where: tuple[str, ...] | None = None
+        headings: list[str] = []
         for passage in passages:
             self.passages.append(passage)
-            title = title_cache.get(passage.title)
-            if title is None:
-                title = title_cache.setdefault(passage.title, terms_of(passage.title))
-            headings = terms_of(" ".join((*passage.parents, passage.section)))
+            known = title_ids.get(passage.title)
+            if known is None:
+                terms = terms_of(passage.title)
+                known = title_ids[passage.title] = (len(self.titles), terms)
+                for term in set(terms):
+                    self._title_postings.setdefault(term, array("i")).append(len(self.titles))
+                self.titles.append(frozenset(terms))
+            title_id, title = known
+            self._title_of.append(title_id)
+            where = (*passage.parents, passage.section)
+            if where != last_where:  # a section's passages come one after another
+                headings, last_where = terms_of(" ".join(where)), where
             yield terms_of(passage.text) + headings * s.heading_weight + title * s.title_weight
 
     def __len__(self) -> int:
@@ -134,19 +163,36 @@ class Index:
         Raises:
             QueryError: k is below 1.
         """
-        import numpy as np
-
         check_k(k)
         weights = self.query_weights(query)
         if not weights:
             return []
         scores = self.weighted_scores(weights)
-        n = len(scores)
-        top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+        if self.settings.title_boost:
+            scores = self._boost_titles(scores, weights)
         # Stable order: score descending, then corpus position, so ties rank the same way
         # on every engine.
-        order = sorted((i for i in top.tolist() if scores[i] > 0), key=lambda i: (-scores[i], i))
+        order = top_k(scores, k)
         return [Hit(self.passages[i], float(scores[i]), rank) for rank, i in enumerate(order, 1)]
+
+    def _boost_titles(self, scores: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+        """Add the title field: each query term in a passage's article title adds
+        `title_boost` times the most that term can add from the text, idf x (k1 + 1).
+
+        A title word no passage text has counts with the IDF of the rarest word.
+        """
+        import numpy as np
+
+        matched = [t for t in weights if t in self._title_postings]
+        if not matched:
+            return scores
+        top_idf = math.log(len(self.passages) + 1)
+        ceiling = self.settings.title_boost * (self.settings.k1 + 1)
+        title_scores = np.zeros(len(self.titles))
+        for term in matched:
+            ids = np.frombuffer(self._title_postings[term], dtype=np.int32)
+            title_scores[ids] += ceiling * weights[term] * (self.idf(term) or top_idf)
+        return scores + title_scores[np.frombuffer(self._title_of, dtype=np.int32)]
 
     def query_weights(self, query: str | Mapping[str, float]) -> dict[str, float]:
         """Turn a question into {term: weight}, each term once, weight 1.0 for plain text."""

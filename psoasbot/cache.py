@@ -1,0 +1,267 @@
+"""An on-disk cache of built indexes, so that a new process answers without re-indexing.
+
+A cache file holds one pickled index and is trusted only when all of this holds, and is
+rebuilt (and overwritten) otherwise:
+
+- it is a regular file owned by the current user and writable by no one else;
+- it starts with psoasbot's magic bytes and a header naming the key it was built for: the
+  content of every document of the corpus (names and bytes), the index settings, the
+  engine, psoasbot's version, a hash of psoasbot's own code and data files (so a change of
+  analysis, chunking or lexicon invalidates it), and the versions of Python, numpy, nltk
+  and the engine's library;
+- its payload has the size and the SHA-256 the header gives: checked before unpickling, so
+  a truncated or corrupt file is never unpickled.
+
+Files are written to a temporary file in the cache folder and renamed into place, so a
+reader never sees half a file. A folder that cannot be created or written (a read-only
+home) only means that nothing is cached. There is one file per corpus folder, engine and
+settings, replaced when any part of its key changes.
+
+The library reads no environment variables: front-ends pick the folder with
+`cache_dir_from_env(os.environ)` and pass it to `Assistant.from_corpus(cache_dir=...)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import stat
+import struct
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, TypeVar, cast
+
+from psoasbot.corpus import document_files
+
+if TYPE_CHECKING:
+    from psoasbot.index import IndexSettings
+
+T = TypeVar("T")
+
+CACHE_DIR_VARIABLE = "PSOASBOT_CACHE_DIR"
+FORMAT_VERSION = 1
+MAGIC = b"psoasbot index cache\n"
+# magic, SHA-256 of the key, payload size, SHA-256 of the payload
+_HEADER = struct.Struct(f">{len(MAGIC)}s32sQ32s")
+_CHUNK = 1 << 20
+
+
+def cache_dir_from_env(environ: Mapping[str, str], platform: str = sys.platform) -> Path | None:
+    """Return the cache folder a front-end should use; None turns caching off.
+
+    `$PSOASBOT_CACHE_DIR` when set (an empty value turns caching off), else the platform's
+    user cache folder: `$XDG_CACHE_HOME/psoasbot` or `~/.cache/psoasbot` on Linux,
+    `~/Library/Caches/psoasbot` on macOS, `%LOCALAPPDATA%\\psoasbot\\Cache` on Windows.
+    """
+    if CACHE_DIR_VARIABLE in environ:
+        value = environ[CACHE_DIR_VARIABLE]
+        return Path(value).expanduser() if value.strip() else None
+    if platform == "win32" and environ.get("LOCALAPPDATA"):
+        return Path(environ["LOCALAPPDATA"]) / "psoasbot" / "Cache"
+    xdg = environ.get("XDG_CACHE_HOME", "")
+    if platform not in ("win32", "darwin") and os.path.isabs(xdg):
+        return Path(xdg) / "psoasbot"
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no password entry: no cache
+        return None
+    if platform == "darwin":
+        return home / "Library" / "Caches" / "psoasbot"
+    if platform == "win32":
+        return home / "AppData" / "Local" / "psoasbot" / "Cache"
+    return home / ".cache" / "psoasbot"
+
+
+def load_or_build(
+    cache_dir: Path | None,
+    folder: Path,
+    engine: str,
+    settings: IndexSettings,
+    build: Callable[[], T],
+) -> T:
+    """Return what `build()` returns for this corpus folder, engine and settings.
+
+    Loaded from `cache_dir` when a valid cache file is there; otherwise built and stored.
+    With `cache_dir` None, just build.
+
+    Raises:
+        CorpusError: the folder or one of its documents cannot be read.
+    """
+    if cache_dir is None:
+        return build()
+    key = cache_key(folder, engine, settings)
+    path = cache_dir / f"index-{_slot(folder, engine, settings)}.pickle"
+    found = _load(path, key)
+    if found is not _MISS:
+        return cast(T, found)
+    built = build()
+    # A document edited while the index was being built: the index may hold either
+    # version, so it is stored under no key.
+    if cache_key(folder, engine, settings) == key:
+        _store(path, key, built)
+    return built
+
+
+def cache_key(folder: Path, engine: str, settings: IndexSettings) -> bytes:
+    """Return the SHA-256 of everything an index built from `folder` depends on."""
+    parts = {
+        "format": FORMAT_VERSION,
+        "corpus": corpus_fingerprint(folder),
+        "engine": engine,
+        "settings": settings.to_dict(),
+        "code": code_fingerprint(),
+        "libraries": _library_versions(engine),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).digest()
+
+
+def corpus_fingerprint(folder: Path) -> str:
+    """Hash the names and bytes of a corpus folder's documents (the files it would read).
+
+    Raises:
+        CorpusError: the folder is missing, is not a folder or has no documents.
+    """
+    digest = hashlib.sha256()
+    for file in document_files(folder):
+        try:
+            data = file.read_bytes()
+        except OSError:
+            data = b"\xff unreadable"  # reading it for real raises the CorpusError
+        name = file.relative_to(folder).as_posix().encode("utf-8", "surrogateescape")
+        digest.update(struct.pack(">QQ", len(name), len(data)) + name)
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash psoasbot's version and its own code and data files."""
+    import psoasbot
+
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(psoasbot.__version__.encode())
+    files = sorted(package.glob("*.py")) + sorted(p for p in package.glob("data/**/*"))
+    for file in files:
+        if file.is_file():
+            digest.update(file.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _library_versions(engine: str) -> dict[str, str]:
+    # Imported anyway to load any index; rank_bm25 has no __version__, so hash its source.
+    import nltk
+    import numpy
+    import rank_bm25
+
+    versions = {
+        "python": f"{sys.implementation.name} {sys.version_info[0]}.{sys.version_info[1]}",
+        "numpy": numpy.__version__,
+        "nltk": nltk.__version__,
+        "rank_bm25": hashlib.sha256(Path(rank_bm25.__file__).read_bytes()).hexdigest(),
+    }
+    if engine == "bm25s":
+        try:
+            import bm25s
+        except ImportError:
+            pass  # building raises the EngineError that says how to install it
+        else:
+            versions["bm25s"] = bm25s.__version__
+    return versions
+
+
+def _slot(folder: Path, engine: str, settings: IndexSettings) -> str:
+    where = json.dumps([str(folder), engine, settings.to_dict()], sort_keys=True)
+    return hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+class _Miss:
+    pass
+
+
+_MISS = _Miss()
+
+
+def _load(path: Path, key: bytes) -> object:
+    """Return the cached object, or _MISS for a missing, foreign, stale or corrupt file."""
+    try:
+        file = open(path, "rb")
+    except OSError:
+        return _MISS
+    with file:
+        try:
+            if not _trusted(os.fstat(file.fileno())):
+                return _MISS
+            header = file.read(_HEADER.size)
+            if len(header) != _HEADER.size:
+                return _MISS
+            magic, key_hash, size, payload_hash = _HEADER.unpack(header)
+            if magic != MAGIC or key_hash != key:
+                return _MISS
+            if os.fstat(file.fileno()).st_size != _HEADER.size + size:
+                return _MISS
+            if _sha256(file) != payload_hash:
+                return _MISS
+            file.seek(_HEADER.size)
+            return pickle.load(file)
+        except Exception:  # noqa: BLE001 - any failure to read a cache file means: rebuild
+            return _MISS
+
+
+def _trusted(st: os.stat_result) -> bool:
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if hasattr(os, "getuid"):
+        # A file someone else could have written is not unpickled: pickle runs code.
+        return st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return True
+
+
+def _sha256(file: IO[bytes]) -> bytes:
+    digest = hashlib.sha256()
+    while chunk := file.read(_CHUNK):
+        digest.update(chunk)
+    return digest.digest()
+
+
+class _HashingWriter:
+    """A write-only file that hashes and counts what goes through it."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.hash.update(data)
+        self.size += memoryview(data).nbytes
+        return self._file.write(data)
+
+
+def _store(path: Path, key: bytes, value: object) -> None:
+    """Write the cache file atomically; give up silently if it cannot be written."""
+    import tempfile
+
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pickle", dir=path.parent)
+        with os.fdopen(fd, "wb") as file:
+            file.write(bytes(_HEADER.size))
+            writer = _HashingWriter(file)
+            pickle.dump(value, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            file.seek(0)
+            file.write(_HEADER.pack(MAGIC, key, writer.size, writer.hash.digest()))
+        os.replace(tmp, path)
+        tmp = None
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
+        pass
+    finally:
+        if tmp is not None:
+            with suppress(OSError):
+                os.unlink(tmp)

@@ -1,0 +1,112 @@
+"""analysis.py: normalisation, tokens, stopwords and stemming (passages and questions alike)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from psoasbot.analysis import (
+    Analyzer,
+    StemmerName,
+    load_stopwords,
+    make_stemmer,
+    normalize,
+    tokenize,
+)
+
+
+def test_normalize_applies_nfkc_maps_typography_and_folds_case() -> None:
+    assert normalize("“Hip” — ‘Flexor’ – ＰＳＯＡＳ ﬁbres Straße") == (
+        "\"hip\" - 'flexor' - psoas fibres strasse"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("The psoas doesn't relax", ["psoa", "relax"]),
+        ("The psoas doesn’t relax", ["psoa", "relax"]),
+        ("THE PSOAS DOESN‘T RELAX", ["psoa", "relax"]),
+        ("the psoas's tendon", ["psoa", "tendon"]),
+        ("the muscle’s tone", ["muscl", "tone"]),
+        ("and the of is it’s don’t", []),
+        ("Stretching stretches stretched", ["stretch", "stretch", "stretch"]),
+        ("hip—flexor, hip–flexor", ["hip", "flexor", "hip", "flexor"]),
+        ("L4–L5 disc", ["l4", "l5", "disc"]),
+        ("ＰＳＯＡＳ ﬁbres", ["psoa", "fibr"]),
+        ("psoas 💪🔥 pain 😣", ["psoa", "pain"]),
+        ("💪🔥", []),
+        ("hip_flexor snake_case", ["hip", "flexor", "snake", "case"]),
+    ],
+    ids=[
+        "straight-apostrophe",
+        "curly-apostrophe",
+        "upper-case",
+        "possessive",
+        "curly-possessive",
+        "stopwords",
+        "snowball-stemming",
+        "dashes",
+        "digits",
+        "nfkc",
+        "emoji-dropped",
+        "emoji-only",
+        "underscore-splits",
+    ],
+)
+def test_terms(text: str, terms: list[str]) -> None:
+    assert Analyzer().terms(text) == terms
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("Поясничная мышца болит", ["поясничная", "мышца", "болит"]),
+        ("腰大肌 疼痛", ["腰大肌", "疼痛"]),
+        ("عضلة الورك", ["عضلة", "الورك"]),
+        ("근육 통증", ["근육", "통증"]),
+        ("tiếng Việt, café", ["tiếng", "việt", "café"]),
+        ("मांसपेशी में दर्द", ["मांसपेशी", "में", "दर्द"]),
+        ("กล้ามเนื้อ", ["กล้ามเนื้อ"]),
+        ("ψοΐτης İstanbul", ["ψοΐτησ", "i̇stanbul"]),
+    ],
+    ids=["cyrillic", "chinese", "arabic", "korean", "latin-accents", "hindi", "thai", "greek"],
+)
+def test_other_scripts_are_tokenized_whole(text: str, tokens: list[str]) -> None:
+    assert tokenize(normalize(text)) == tokens
+    assert Analyzer().terms(text) == tokens  # the English stemmer leaves them alone
+
+
+def test_shipped_stopwords_load_without_nltk(monkeypatch: pytest.MonkeyPatch) -> None:
+    load_stopwords.cache_clear()
+    monkeypatch.setitem(sys.modules, "nltk", None)  # any import of nltk now fails
+    monkeypatch.setitem(sys.modules, "nltk.corpus", None)
+    try:
+        stopwords = load_stopwords()
+    finally:
+        load_stopwords.cache_clear()
+    assert {"the", "and", "doesn", "doesnt", "dont", "it", "is"} <= stopwords
+    assert not {"psoas", "pain", "hip", "stretch", "#"} & stopwords
+    assert len(stopwords) > 170
+
+
+@pytest.mark.parametrize(
+    ("stemmer", "terms"),
+    [
+        ("snowball", ["stretch", "relax", "generous"]),
+        ("porter", ["stretch", "relax", "gener"]),
+        ("none", ["stretching", "relaxation", "generously"]),
+    ],
+    ids=["snowball", "porter", "none"],
+)
+def test_stemmers_need_no_nltk_data(
+    no_nltk_data: None, stemmer: StemmerName, terms: list[str]
+) -> None:
+    analyzer = Analyzer(stemmer)
+    assert analyzer.terms("Stretching relaxation generously") == terms
+
+
+def test_unknown_stemmer() -> None:
+    with pytest.raises(ValueError, match="^unknown stemmer 'lancaster'; use 'snowball', "):
+        make_stemmer("lancaster")  # type: ignore[arg-type]

@@ -1,0 +1,469 @@
+"""cli.py: exact output, exit codes and stderr of every command, on the tiny corpus."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import psoasbot
+from psoasbot import DISCLAIMER, cli
+
+DISCLAIMER_TEXT = """\
+Disclaimer: This is information from the listed articles, for education only. It is not
+medical advice and is no substitute for examination, diagnosis or treatment by a
+qualified health professional. If your symptoms are severe, sudden or getting worse, get
+urgent medical care."""
+
+LANTERN_GLOW = f"""\
+1. Lantern Breathing Basics › Lantern Breath
+   Breathe in while you picture a lantern glowing low in the belly. Breathe out slowly
+   and let the glow fade.
+
+2. Lantern Breathing Basics › Evening Routine
+   Dim the lights each evening and repeat the lantern breath five times before sleep.
+
+{DISCLAIMER_TEXT}
+"""
+
+BLANKET = f"""\
+1. The Accordion Stretch › Getting Ready
+   Fold a blanket & kneel on it. You will need:
+   - a folded blanket
+   - a quiet room
+   - ten minutes
+
+{DISCLAIMER_TEXT}
+"""
+
+NO_MATCH_START = "The articles don't cover this, so there is no passage to show."
+ANSWER_KEYS = ["question", "status", "urgent", "notice", "passages", "disclaimer"]
+PASSAGE_KEYS = ["rank", "id", "doc_id", "title", "section", "text", "score", "citation"]
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An 88-column terminal with no colour preference, whatever runs the tests."""
+    monkeypatch.setenv("COLUMNS", "88")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_exit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int | str | None, str, str]:
+    """Run a command that ends in SystemExit (argparse usage errors, --help, --version)."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_ask(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+    assert run(capsys, "ask", "--corpus", str(tiny_corpus), "lantern glow") == (
+        0,
+        LANTERN_GLOW,
+        "",
+    )
+
+
+def test_ask_joins_the_words_of_an_unquoted_question(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    assert run(capsys, "ask", "--corpus", str(tiny_corpus), "lantern", "glow") == (
+        0,
+        LANTERN_GLOW,
+        "",
+    )
+
+
+@pytest.mark.parametrize("option", ["-k", "--top-k"], ids=["short", "long"])
+def test_ask_k(capsys: pytest.CaptureFixture[str], tiny_corpus: Path, option: str) -> None:
+    code, out, err = run(capsys, "ask", option, "1", "--corpus", str(tiny_corpus), "lantern glow")
+    assert (code, err) == (0, "")
+    assert out == (
+        "1. Lantern Breathing Basics › Lantern Breath\n"
+        "   Breathe in while you picture a lantern glowing low in the belly. Breathe out slowly\n"
+        "   and let the glow fade.\n\n"
+        f"{DISCLAIMER_TEXT}\n"
+    )
+
+
+def test_ask_no_match(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+    code, out, err = run(capsys, "ask", "--corpus", str(tiny_corpus), "zqxjv flurbish")
+    assert (code, err) == (0, "")
+    assert out.startswith(NO_MATCH_START)
+    assert out.endswith(f"\n\n{DISCLAIMER_TEXT}\n")
+    assert "1. " not in out
+
+
+def test_ask_json(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+    code, out, err = run(capsys, "ask", "--json", "--corpus", str(tiny_corpus), "lantern glow")
+    assert (code, err) == (0, "")
+    assert out.count("\n") == 1 and out.endswith("\n")
+    data = json.loads(out)
+    assert list(data) == ANSWER_KEYS
+    assert [list(p) for p in data["passages"]] == [PASSAGE_KEYS, PASSAGE_KEYS]
+    scores = [p.pop("score") for p in data["passages"]]
+    assert scores[0] > scores[1] > 0
+    assert data == {
+        "question": "lantern glow",
+        "status": "answered",
+        "urgent": False,
+        "notice": None,
+        "passages": [
+            {
+                "rank": 1,
+                "id": "lantern#0",
+                "doc_id": "lantern",
+                "title": "Lantern Breathing Basics",
+                "section": "Lantern Breath",
+                "text": (
+                    "Breathe in while you picture a lantern glowing low in the belly. "
+                    "Breathe out slowly and let the glow fade."
+                ),
+                "citation": "Lantern Breathing Basics › Lantern Breath",
+            },
+            {
+                "rank": 2,
+                "id": "lantern#1",
+                "doc_id": "lantern",
+                "title": "Lantern Breathing Basics",
+                "section": "Evening Routine",
+                "text": (
+                    "Dim the lights each evening and repeat the lantern breath five times "
+                    "before sleep."
+                ),
+                "citation": "Lantern Breathing Basics › Evening Routine",
+            },
+        ],
+        "disclaimer": DISCLAIMER,
+    }
+    assert "›" in out  # JSON keeps non-ASCII characters as they are
+
+
+def test_ask_json_no_match(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+    code, out, err = run(capsys, "ask", "--json", "--corpus", str(tiny_corpus), "zqxjv")
+    data = json.loads(out)
+    assert (code, err, list(data)) == (0, "", ANSWER_KEYS)
+    assert (data["status"], data["urgent"], data["passages"]) == ("no_match", False, [])
+    assert data["notice"].startswith(NO_MATCH_START)
+    assert data["disclaimer"] == DISCLAIMER
+
+
+@pytest.fixture
+def count_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record every call of cli.load_assistant (how each command gets its index)."""
+    calls: list[Any] = []
+    load = cli.load_assistant
+
+    def spy(args: Any) -> Any:
+        calls.append(args)
+        return load(args)
+
+    monkeypatch.setattr(cli, "load_assistant", spy)
+    return calls
+
+
+def test_ask_stdin_text(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_corpus: Path,
+    count_loads: list[Any],
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("lantern glow\n\n   \nfolded blanket quiet room"))
+    assert run(capsys, "ask", "--corpus", str(tiny_corpus), "-") == (
+        0,
+        f"{LANTERN_GLOW}\n{BLANKET}",
+        "",
+    )
+    assert len(count_loads) == 1
+
+
+def test_ask_stdin_json(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_corpus: Path,
+    count_loads: list[Any],
+) -> None:
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("\nlantern glow\n\t\nzqxjv\r\n  folded blanket quiet room  \n")
+    )
+    code, out, err = run(capsys, "ask", "--json", "-k", "1", "--corpus", str(tiny_corpus), "-")
+    assert (code, err) == (0, "")
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [(a["question"], a["status"], [p["id"] for p in a["passages"]]) for a in answers] == [
+        ("lantern glow", "answered", ["lantern#0"]),
+        ("zqxjv", "no_match", []),
+        ("folded blanket quiet room", "answered", ["accordion#1"]),
+    ]
+    assert all(list(a) == ANSWER_KEYS for a in answers)
+    assert len(count_loads) == 1
+
+
+def test_ask_stdin_empty(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n  \n"))
+    assert run(capsys, "ask", "--corpus", str(tiny_corpus), "-") == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "lantern glow\n\nquit\nfolded blanket quiet room\n",
+        "  lantern glow  \nQUIT\n",
+        "lantern glow\nexit\n",
+        "lantern glow",
+    ],
+    ids=["quit", "quit-any-case", "exit", "end-of-input"],
+)
+def test_chat(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_corpus: Path,
+    script: str,
+    count_loads: list[Any],
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(script))
+    assert run(capsys, "chat", "--corpus", str(tiny_corpus)) == (0, f"{LANTERN_GLOW}\n", "")
+    assert len(count_loads) == 1
+
+
+def test_chat_answers_until_end_of_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("lantern glow\n\nfolded blanket quiet room\n"))
+    assert run(capsys, "chat", "-k", "2", "--corpus", str(tiny_corpus)) == (
+        0,
+        f"{LANTERN_GLOW}\n{BLANKET}\n",
+        "",
+    )
+
+
+def test_sources(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+    assert run(capsys, "sources", "--corpus", str(tiny_corpus)) == (
+        0,
+        "1. The Accordion Stretch\n"
+        "   accordion-source.txt, by Ada Lovelace: 3 passages\n"
+        "2. Lantern Breathing Basics\n"
+        "   lantern-source.txt: 2 passages\n"
+        "3. Pebble Walking\n"
+        "   pebble.txt: 2 passages\n",
+        "",
+    )
+
+
+def test_sources_json(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+    code, out, err = run(capsys, "sources", "--json", "--corpus", str(tiny_corpus))
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [
+        {
+            "doc_id": "accordion",
+            "title": "The Accordion Stretch",
+            "source": "accordion-source.txt",
+            "passages": 3,
+            "url": "https://example.org/accordion",
+            "author": "Ada Lovelace",
+        },
+        {
+            "doc_id": "lantern",
+            "title": "Lantern Breathing Basics",
+            "source": "lantern-source.txt",
+            "passages": 2,
+            "url": None,
+            "author": None,
+        },
+        {
+            "doc_id": "notes/pebble",
+            "title": "Pebble Walking",
+            "source": "pebble.txt",
+            "passages": 2,
+            "url": None,
+            "author": None,
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["ask", ""], ["ask", "   "], ["ask", "--json", "\t"], ["ask", "", " "]],
+    ids=["empty", "blank", "json-blank", "blank-words"],
+)
+def test_empty_question_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path, argv: list[str]
+) -> None:
+    assert run_exit(capsys, *argv, "--corpus", str(tiny_corpus)) == (
+        2,
+        "",
+        "usage: psoasbot ask [-h] ...\n"
+        "Error: the question is empty; ask something like 'why is my psoas tight?'\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("k", "message"),
+    [
+        ("0", "must be at least 1, not 0"),
+        ("-2", "must be at least 1, not -2"),
+        ("two", "'two' is not a whole number"),
+        ("1.5", "'1.5' is not a whole number"),
+    ],
+    ids=["zero", "negative", "word", "fraction"],
+)
+@pytest.mark.parametrize("command", ["ask", "chat"])
+def test_bad_k_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path, command: str, k: str, message: str
+) -> None:
+    argv = [command, "--corpus", str(tiny_corpus), f"-k={k}"]
+    code, out, err = run_exit(capsys, *argv, *(["lantern"] if command == "ask" else []))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"usage: psoasbot {command} ")
+    assert err.endswith(f"psoasbot {command}: error: argument -k/--top-k: {message}\n")
+
+
+def test_missing_corpus(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = tmp_path / "nope"
+    assert run(capsys, "ask", "--corpus", str(folder), "lantern") == (
+        1,
+        "",
+        f"Error: corpus folder {folder} does not exist; pass a folder of .md or .txt files\n",
+    )
+
+
+def test_bad_document(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+    bad = tiny_corpus / "bad.md"
+    bad.write_text("---\ntitle: Unclosed\n", encoding="utf-8")
+    for argv in (["ask", "lantern"], ["chat"], ["sources"]):
+        assert run(capsys, *argv, "--corpus", str(tiny_corpus)) == (
+            1,
+            "",
+            f"Error: {bad} line 1: front matter has no closing '---'; "
+            "add a line '---' after the last 'key: value' line\n",
+        )
+
+
+def test_unexpected_failure_shows_no_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "load_assistant", boom)
+    assert run(capsys, "ask", "lantern") == (
+        1,
+        "",
+        "Error: unexpected failure (RuntimeError: boom); please report it\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "tty", "colored"),
+    [
+        ({}, True, True),
+        ({"NO_COLOR": "1"}, True, False),
+        ({"TERM": "dumb"}, True, False),
+        ({}, False, False),
+    ],
+    ids=["terminal", "no-color", "dumb-terminal", "not-a-terminal"],
+)
+def test_color_only_on_a_terminal_without_no_color(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_corpus: Path,
+    env: dict[str, str],
+    tty: bool,
+    colored: bool,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    stdout = FakeTTY() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert cli.main(["ask", "--corpus", str(tiny_corpus), "lantern glow"]) == 0
+    out = stdout.getvalue()
+    assert ("\033[" in out) is colored
+    if not colored:
+        assert out == LANTERN_GLOW
+    assert capsys.readouterr() == ("", "")
+
+
+def test_help_shows_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_exit(capsys, "--help")
+    assert (code, err) == (0, "")
+    assert out.startswith("usage: psoasbot ")
+    assert (
+        "examples:\n"
+        '  psoasbot ask "Why doesn\'t stretching help my tight psoas?"\n'
+        '  psoasbot ask -k 5 --json "can sitting all day cause this?"\n'
+        "  printf 'what is pandiculation?\\nhow long should I hold a stretch?\\n' "
+        "| psoasbot ask --json -\n"
+        "  psoasbot chat\n"
+        "  psoasbot sources\n"
+        '  psoasbot ask --corpus my-articles/ "how do I do the kneeling stretch?"\n'
+    ) in out
+    for command in ("ask", "chat", "sources"):
+        assert f"    {command} " in out
+
+
+def test_ask_help_shows_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_exit(capsys, "ask", "--help")
+    assert (code, err) == (0, "")
+    assert '  psoasbot ask "Why doesn\'t stretching help my tight psoas?"\n' in out
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("usage: psoasbot ")
+
+
+def test_version_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_exit(capsys, "--version") == (0, f"psoasbot {psoasbot.__version__}\n", "")
+
+
+def test_python_dash_m_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "psoasbot", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        f"psoasbot {psoasbot.__version__}\n",
+        "",
+    )
+
+
+def test_bytes_that_are_not_utf8_do_not_stop_the_run(
+    monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    # A Latin-1 file piped in, or an argument with a stray byte (which Python decodes to a
+    # lone surrogate), on a terminal whose encoding is strict UTF-8.
+    stdin = io.TextIOWrapper(io.BytesIO(b"lantern \xff glow\n"), encoding="utf-8")
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert cli.main(["ask", "--json", "--corpus", str(tiny_corpus), "-"]) == 0
+    assert cli.main(["ask", "--json", "--corpus", str(tiny_corpus), "lantern \udcff glow"]) == 0
+    stdout.seek(0)
+    answers = [json.loads(line) for line in stdout.read().splitlines()]
+    assert [(a["question"], a["passages"][0]["id"]) for a in answers] == [
+        ("lantern \ufffd glow", "lantern#0"),
+        ("lantern ? glow", "lantern#0"),
+    ]
