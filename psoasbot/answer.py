@@ -173,7 +173,7 @@ class Assistant:
                 passages=(),
                 disclaimer=DISCLAIMER,
                 urgent=bool(findings),
-                notice=" ".join([*notices, self._no_match_notice()]),
+                notice="\n\n".join([*notices, self._no_match_notice()]),
                 confidence=confidence,
             )
         return Answer(
@@ -182,7 +182,7 @@ class Assistant:
             passages=tuple(hits),
             disclaimer=DISCLAIMER,
             urgent=bool(findings),
-            notice=" ".join(notices) or None,
+            notice="\n\n".join(notices) or None,
             confidence=confidence,
         )
 

@@ -30,7 +30,8 @@ def to_text(answer: Answer, width: int = DEFAULT_WIDTH, color: bool = False) -> 
     out: list[str] = []
     if answer.notice:
         code = _RED if answer.urgent else _BOLD
-        out.append(style(code, _wrap(answer.notice, width)))
+        paragraphs = answer.notice.split("\n\n")
+        out.append("\n\n".join(style(code, _wrap(p, width)) for p in paragraphs))
         out.append("")
     for hit in answer.passages:
         label = f"{hit.rank}. "
