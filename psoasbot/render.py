@@ -127,7 +127,10 @@ def to_telegram_html(answer: Answer, max_chars: int = TELEGRAM_MAX_CHARS) -> lis
     """
     blocks = []
     if answer.notice:
-        blocks.append(_styled("b", ("⚠️ " if answer.urgent else "") + answer.notice))
+        # One block per paragraph: an urgent notice, then any other (the long question).
+        for n, paragraph in enumerate(answer.notice.split("\n\n")):
+            warning = "⚠️ " if answer.urgent and n == 0 else ""
+            blocks.append(_styled("b", warning + paragraph))
     for hit in answer.passages:
         heading = _styled("b", f"{hit.rank}. {hit.citation}")
         blocks.append(_join_lines([heading, _plain(hit.text)]))

@@ -160,6 +160,7 @@ class PerUserLimit:
         self._clock = clock
         self._asked: dict[int, deque[float]] = {}
         self._warned_until: dict[int, float] = {}
+        self._next_sweep = clock() + period
 
     def check(self, user_id: int) -> tuple[Literal["ok", "warn", "ignore"], int]:
         """Count a question; say whether to answer it, warn once, or ignore it.
@@ -168,8 +169,9 @@ class PerUserLimit:
             The verdict and, when it is not "ok", the whole seconds until the user may ask.
         """
         now = self._clock()
-        if len(self._asked) > 10_000:
+        if now >= self._next_sweep:
             self._forget_idle(now)
+            self._next_sweep = now + self.period
         asked = self._asked.setdefault(user_id, deque())
         while asked and asked[0] <= now - self.period:
             asked.popleft()
@@ -184,6 +186,7 @@ class PerUserLimit:
         return "warn", max(1, math.ceil(wait))
 
     def _forget_idle(self, now: float) -> None:
+        """Drop the users who asked nothing in the last period, so memory stays bounded."""
         for user_id in [u for u, t in self._asked.items() if not t or t[-1] <= now - self.period]:
             del self._asked[user_id]
             self._warned_until.pop(user_id, None)
@@ -730,6 +733,11 @@ class TokenRedactor(logging.Filter):
         return True
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    log.info("Received SIGTERM while starting")
+    raise SystemExit(0)
+
+
 def configure_logging(level: str, redactor: TokenRedactor, log_text: bool) -> None:
     """Log to stderr at `level`, through the redactor, without anybody's messages.
 
@@ -817,6 +825,8 @@ def main(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     redactor = TokenRedactor([config.token, config.webhook_secret])
     configure_logging(args.log_level, redactor, config.log_text)
+    # Until the bot runs (and takes over SIGTERM), a stop request just ends the start-up.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         from psoasbot.answer import Assistant
 

@@ -216,7 +216,7 @@ def test_ordinary_question_is_not_urgent(assistant: Assistant) -> None:
 
 # --- the optional mechanisms, off by default ------------------------------------------
 
-NEAR_FAR = {
+NEAR_FAR: dict[str, str | bytes] = {
     "a.md": "---\ntitle: Alpha\n---\n## One\n\nThe walrus sleeps. Kelp and tides and sand and "
     "shells and gulls and rocks and waves. The lighthouse stands far away.\n",
     "b.md": "---\ntitle: Beta\n---\n## Two\n\nThe walrus naps beside the lighthouse at dusk.\n",

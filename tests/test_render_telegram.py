@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 import pytest
+from fake_bot_api import telegram_html_to_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,10 +19,12 @@ from psoasbot.render import (
     telegram_length,
     to_telegram_html,
 )
-from fake_bot_api import telegram_html_to_text
 
 DISCLAIMER = "Not medical advice & no substitute for a <qualified> professional."
-FOOTER = "<i>Disclaimer: Not medical advice &amp; no substitute for a &lt;qualified&gt; professional.</i>"
+FOOTER = (
+    "<i>Disclaimer: Not medical advice &amp; no substitute for a &lt;qualified&gt; "
+    "professional.</i>"
+)
 
 
 def hit(rank: int, text: str, title: str = "Psoas & You", section: str = "Why <It> Hurts") -> Hit:
@@ -32,8 +35,9 @@ def hit(rank: int, text: str, title: str = "Psoas & You", section: str = "Why <I
 
 
 def answer(*hits: Hit, notice: str | None = None, urgent: bool = False) -> Answer:
-    status = "answered" if hits else "no_match"
-    return Answer("q", status, tuple(hits), DISCLAIMER, urgent=urgent, notice=notice)
+    return Answer(
+        "q", "answered" if hits else "no_match", hits, DISCLAIMER, urgent=urgent, notice=notice
+    )
 
 
 def test_answer_renders_numbered_bold_citations_escaped_text_and_italic_disclaimer() -> None:
@@ -64,6 +68,14 @@ def test_urgent_notice_comes_first_in_bold_before_any_passage() -> None:
         "Stretch gently.\n"
         "\n" + FOOTER
     ]
+
+
+def test_each_paragraph_of_a_notice_is_a_bold_paragraph() -> None:
+    result = answer(hit(1, "Rest."), notice="Get help now.\n\nOnly part was read.", urgent=True)
+
+    [message] = to_telegram_html(result)
+
+    assert message.startswith("<b>⚠️ Get help now.</b>\n\n<b>Only part was read.</b>\n\n<b>1. ")
 
 
 def test_no_match_shows_the_notice_and_the_disclaimer() -> None:
