@@ -346,6 +346,15 @@ def _register_telegram(
         help="questions a person may ask per minute (default 10)",
     )
     telegram.add_argument(
+        "--no-rate-limiter",
+        action="store_true",
+        help=(
+            "send as fast as replies are ready, not at most 30 messages a second (20 a minute "
+            "per group) as Telegram allows: for a load test or a Bot API server without "
+            "those limits"
+        ),
+    )
+    telegram.add_argument(
         "--log-text",
         action="store_true",
         help="also log what people write (health information: off by default)",

@@ -381,6 +381,7 @@ class _BadRequest(Exception):
 def _make_handler(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects of Telegram
+        disable_nagle_algorithm = True  # else each answer waits 40 ms for a delayed ACK
         timeout = 60
 
         def do_GET(self) -> None:

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import html
+import importlib.util
 import logging
 import os
 import re
@@ -50,9 +51,11 @@ from psoasbot.telegram_bot import (
     UNSUPPORTED,
     BotConfig,
     PerUserLimit,
+    RetryingRateLimiter,
     TelegramBotError,
     TokenRedactor,
     build_application,
+    config_from,
     read_token,
     serve,
 )
@@ -214,10 +217,26 @@ async def test_private_question_gets_a_reply_with_passages_and_disclaimer(api: F
             },
         }
     ]
+    # An answer ready at once needs no "typing...": Telegram asks for it only on slow replies.
+    assert api.calls_to("sendChatAction", None) == []
+
+
+@pytest.mark.asyncio
+async def test_a_slow_answer_shows_typing_first(api: FakeBotAPI) -> None:
+    release = threading.Event()
+    assistant = StubAssistant(on_ask=lambda q: release.wait(20))
+
+    async with running_bot(api, assistant, offload_passages=0, typing_after=0.05):
+        api.push_message(text_message(api.private_chat(7), "a slow question"))
+        await api.wait_for(lambda: api.calls_to("sendChatAction"), what="typing")
+        release.set()
+        await api.wait_for(api.sent_messages, what="a reply")
+
     methods = [c.method for c in api.calls if c.method in ("sendChatAction", "sendMessage")]
     assert methods == ["sendChatAction", "sendMessage"]
     [typing] = api.calls_to("sendChatAction")
     assert typing.params == {"chat_id": 7, "action": "typing"}
+    assert texts(api) == [DEFAULT_REPLY]
 
 
 @pytest.mark.asyncio
@@ -858,3 +877,27 @@ def test_telegram_command_options() -> None:
         5,
     )
     assert (args.token_file, args.log_text, args.per_user_limit) == (None, False, 10)
+    assert args.no_rate_limiter is False
+
+
+def test_sniffio_is_installed_so_httpcore_does_not_search_for_it_per_request() -> None:
+    # httpcore imports sniffio for each lock it makes and Python does not cache a failed
+    # import (encode/httpcore discussion #1102); the telegram extra brings it.
+    assert importlib.util.find_spec("sniffio") is not None
+
+
+@pytest.mark.parametrize("off", [False, True], ids=["default", "no-rate-limiter"])
+def test_no_rate_limiter_stops_throttling_but_still_retries(off: bool) -> None:
+    from psoasbot.cli import build_parser
+
+    options = ["telegram", "--no-rate-limiter"] if off else ["telegram"]
+    args = build_parser().parse_args(options)
+    config = config_from(args, {"PSOASBOT_TELEGRAM_TOKEN": TOKEN})
+    limiter = build_application(config, StubAssistant()).bot.rate_limiter
+
+    assert config.rate_limiter is not off
+    # 429 answers and network failures are retried either way ...
+    assert isinstance(limiter, RetryingRateLimiter)
+    # ... but only the default holds sends to 30 a second and 20 a minute per group (a rate
+    # of 0 is AIORateLimiter's documented "no limit": it then keeps no limiter at all).
+    assert (limiter._base_limiter is None, limiter._group_max_rate == 0) == (off, off)
