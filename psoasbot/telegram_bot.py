@@ -60,6 +60,7 @@ from telegram.ext import (
     filters,
 )
 
+from psoasbot._aiohttp_request import AiohttpRequest
 from psoasbot.answer import DISCLAIMER
 from psoasbot.errors import PsoasbotError, QueryError
 from psoasbot.index import DEFAULT_K
@@ -103,6 +104,9 @@ TYPING_AFTER = 0.5
 # race for the same idle one (encode/httpcore#822). PTB's default of 256 made a fifth fewer
 # replies a second, at 3.7 times the p99 latency, in benchmarks/bench_bot_load.py.
 CONCURRENT_UPDATES = 16
+# Connections for sends (getUpdates has its own one): room for every update in progress
+# to send its reply and a chat action at once, plus start-up and retries.
+CONNECTION_POOL_SIZE = 64
 
 EXAMPLE_QUESTION = "Why doesn't stretching help my tight psoas?"
 APOLOGY = "Sorry, something went wrong while I was answering. Please try again in a moment."
@@ -615,6 +619,10 @@ def build_application(
             )
         )
         .concurrent_updates(CONCURRENT_UPDATES)
+        # PTB's own transport (httpx) took half the event loop's time at full load; on
+        # aiohttp the bot sends about twice the replies a second (benchmarks/bench_bot_load.py).
+        .request(AiohttpRequest(connection_pool_size=CONNECTION_POOL_SIZE))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .build()
     )
     passages = sum(source.passages for source in assistant.sources())

@@ -19,6 +19,7 @@ Faults are injected per method and used once each, in order: `api.fail("sendMess
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import html
 import itertools
 import json
@@ -28,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -426,12 +428,37 @@ def _parse_params(query: str, body: bytes, content_type: str) -> JSON:
     if content_type.startswith("application/json"):
         params: JSON = json.loads(body or b"{}")
         return params
+    if content_type.startswith("multipart/form-data"):
+        return _parse_multipart(body, content_type)
     params = {}
     for key, value in itertools.chain(
         parse_qsl(query, keep_blank_values=True),
         parse_qsl(body.decode(), keep_blank_values=True),
     ):
         params[key] = value if key in _STRING_PARAMETERS else _json_or_text(value)
+    return params
+
+
+def _parse_multipart(body: bytes, content_type: str) -> JSON:
+    """Parameters of an upload; a file becomes {"filename", "mime_type", "content"}."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    params: JSON = {}
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            text = data.decode()
+            params[name] = text if name in _STRING_PARAMETERS else _json_or_text(text)
+        else:
+            params[name] = {
+                "filename": filename,
+                "mime_type": part.get_content_type(),
+                "content": data.decode("latin-1"),
+            }
     return params
 
 

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import html
-import importlib.util
 import logging
 import os
 import re
@@ -878,12 +877,6 @@ def test_telegram_command_options() -> None:
     )
     assert (args.token_file, args.log_text, args.per_user_limit) == (None, False, 10)
     assert args.no_rate_limiter is False
-
-
-def test_sniffio_is_installed_so_httpcore_does_not_search_for_it_per_request() -> None:
-    # httpcore imports sniffio for each lock it makes and Python does not cache a failed
-    # import (encode/httpcore discussion #1102); the telegram extra brings it.
-    assert importlib.util.find_spec("sniffio") is not None
 
 
 @pytest.mark.parametrize("off", [False, True], ids=["default", "no-rate-limiter"])

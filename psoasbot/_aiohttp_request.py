@@ -1,0 +1,157 @@
+"""A python-telegram-bot request backend on aiohttp (PTB's own backend is on httpx).
+
+Same contract as telegram.request.HTTPXRequest: form-encoded parameters, multipart when
+files are uploaded, time-outs raised as TimedOut and other transport failures as
+NetworkError. aiohttp has neither a pool nor a write time-out: the pool wait is bounded
+here with a semaphore (so that a full pool raises PTB's "Pool timeout" TimedOut), and the
+whole request by connect + write + read time-outs together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+_LOGGER = logging.getLogger(__name__)
+
+POOL_TIMEOUT_MESSAGE = (
+    "Pool timeout: All connections in the connection pool are occupied. "
+    "Request was *not* sent to Telegram. Consider adjusting the connection "
+    "pool size or the pool timeout."
+)
+
+
+class AiohttpRequest(BaseRequest):
+    """telegram.request.BaseRequest on an aiohttp.ClientSession (HTTP/1.1, keep-alive)."""
+
+    __slots__ = (
+        "_connect_timeout",
+        "_media_write_timeout",
+        "_pool",
+        "_pool_size",
+        "_pool_timeout",
+        "_read_timeout",
+        "_session",
+        "_shut_down",
+        "_write_timeout",
+    )
+
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        if connection_pool_size < 1:
+            raise ValueError("connection_pool_size must be at least 1")
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        # Created on the event loop that uses it (aiohttp binds a session to its loop).
+        self._session: aiohttp.ClientSession | None = None
+        self._pool: asyncio.Semaphore | None = None
+        self._shut_down = False
+
+    @property
+    def read_timeout(self) -> float | None:
+        """See BaseRequest.read_timeout."""
+        return self._read_timeout
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": self.USER_AGENT},
+            trust_env=True,  # proxies from HTTPS_PROXY / ALL_PROXY / NO_PROXY, as httpx does
+        )
+        self._pool = asyncio.Semaphore(self._pool_size)
+        self._shut_down = False
+        return self._session
+
+    async def initialize(self) -> None:
+        """See BaseRequest.initialize."""
+        if self._session is None or self._session.closed:
+            self._open()
+
+    async def shutdown(self) -> None:
+        """See BaseRequest.shutdown."""
+        self._shut_down = True
+        if self._session is None or self._session.closed:
+            _LOGGER.debug("This AiohttpRequest is already shut down. Returning.")
+            return
+        await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """See BaseRequest.do_request."""
+        session = self._session
+        if session is None or session.closed:
+            if self._shut_down:
+                raise RuntimeError("This AiohttpRequest is not initialized!")
+            session = self._open()  # used before initialize(), as HTTPXRequest allows
+        assert self._pool is not None
+
+        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else None
+        if isinstance(read_timeout, DefaultValue):
+            read_timeout = self._read_timeout
+        if isinstance(connect_timeout, DefaultValue):
+            connect_timeout = self._connect_timeout
+        if isinstance(pool_timeout, DefaultValue):
+            pool_timeout = self._pool_timeout
+        if isinstance(write_timeout, DefaultValue):
+            write_timeout = self._write_timeout if not files else self._media_write_timeout
+
+        data: aiohttp.FormData | dict[str, str] | None = fields
+        if files:
+            form = aiohttp.FormData(quote_fields=False)
+            for name, value in (fields or {}).items():
+                form.add_field(name, value)
+            for name, (filename, content, mimetype) in files.items():
+                form.add_field(name, content, filename=filename, content_type=mimetype)
+            data = form
+
+        parts = (connect_timeout, write_timeout, read_timeout)
+        total = None if any(part is None for part in parts) else sum(p or 0.0 for p in parts)
+        timeout = aiohttp.ClientTimeout(
+            total=total, sock_connect=connect_timeout, sock_read=read_timeout
+        )
+
+        pool = self._pool
+        if pool.locked():
+            try:
+                await asyncio.wait_for(pool.acquire(), pool_timeout)
+            except asyncio.TimeoutError as err:
+                raise TimedOut(message=POOL_TIMEOUT_MESSAGE) from err
+        else:
+            await pool.acquire()  # free: returns at once
+        try:
+            async with session.request(method, url, data=data, timeout=timeout) as response:
+                return response.status, await response.read()
+        except asyncio.TimeoutError as err:  # aiohttp's time-outs (also ClientErrors)
+            raise TimedOut from err
+        except aiohttp.ClientError as err:
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+        finally:
+            pool.release()
