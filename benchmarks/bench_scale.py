@@ -70,16 +70,37 @@ def child_index(engine: str, size: int, queries: int, budget: float) -> dict[str
         times.append(time.perf_counter() - started)
         if time.perf_counter() - spent > budget and len(times) >= 20:
             break
+    peak = peak_rss()  # before the cache round trip, which loads a second copy
+    cached = cache_round_trip(index) if engine == "bm25s" else {}
     return {
+        **cached,
+        "peak_bytes": peak,
         "engine": engine,
         "size": size,
         "generate_s": generated,
         "build_s": build,
         "build_cpu_s": build_cpu,
         "passages_bytes": passages_rss,
-        "peak_bytes": peak_rss(),
         "query_s": times,
     }
+
+
+def cache_round_trip(index: object) -> dict[str, float]:
+    """Store the index in the on-disk cache and load it back, as a later process would."""
+    from psoasbot.cache import _load, _store
+
+    with tempfile.TemporaryDirectory() as folder:
+        path, key = Path(folder) / "index.pickle", b"k" * 32
+        started = time.perf_counter()
+        _store(path, key, index)
+        stored = time.perf_counter()
+        size = path.stat().st_size
+        _load(path, key)
+        return {
+            "cache_store_s": stored - started,
+            "cache_load_s": time.perf_counter() - stored,
+            "cache_bytes": size,
+        }
 
 
 def child_folder(size: int) -> dict[str, Any]:
@@ -105,7 +126,7 @@ def child_folder(size: int) -> dict[str, Any]:
 def run_child(*args: str) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", *args]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def gb(n: float) -> str:
@@ -119,6 +140,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="questions per run")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of queries per run")
     parser.add_argument("--folder", type=int, help="build from a folder of this many passages")
+
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -138,19 +160,24 @@ def main() -> None:
         )
         return
     for size in args.sizes:
-        results = {}
+        results: dict[str, dict[str, Any]] = {}
         for engine in args.engines:
             options = ["--queries", str(args.queries), "--budget", str(args.budget)]
             r = results[engine] = run_child(engine, str(size), *options)
             q = r["query_s"]
             print(
                 f"{size:>9,} passages {engine:>9}: build {r['build_s']:6.1f} s "
-                f"(cpu {r['build_cpu_s']:.1f} s), peak memory {gb(r['peak_bytes'])} "
-                f"(passages {gb(r['passages_bytes'])}), query p50 "
-                f"{statistics.median(q) * 1000:7.2f} ms, p99 {percentile(q, 0.99) * 1000:7.2f} ms"
-                f" ({len(q)} queries)",
+                f"(cpu {r['build_cpu_s']:.1f} s), peak memory {gb(r['peak_bytes'])} (passages "
+                f"{gb(r['passages_bytes'])}), query p50 {statistics.median(q) * 1000:.2f} ms, "
+                f"p99 {percentile(q, 0.99) * 1000:.2f} ms ({len(q)} queries), "
+                f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            if "cache_bytes" in r:
+                print(
+                    f"{size:>9,} passages {engine:>9}: index cache {gb(r['cache_bytes'])}, "
+                    f"written in {r['cache_store_s']:.1f} s, loaded in {r['cache_load_s']:.1f} s"
+                )
         if len(results) == 2:
             slow, fast = results["rank-bm25"]["query_s"], results["bm25s"]["query_s"]
             both = min(len(slow), len(fast))

@@ -4,7 +4,7 @@ Set to the same variant as the rank-bm25 engine (BM25+ with IDF log((N + 1) / df
 delta 0) and computed with the same floating-point operations in the same order, so both
 engines give bit-identical scores and therefore the same ranking.
 
-`bm25s.BM25.index` needs the whole corpus as one list of token lists and walks it four
+`bm25s.BM25.index` needs the whole corpus as one list of token lists and walks it several
 times, converting it to a second list of token ids on the way: at a million passages that
 is two full copies of the tokens (several GB of Python objects). So the matrix is built
 here in one streaming pass into compact arrays, then handed to a `bm25s.BM25`, which does
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,11 +24,14 @@ import numpy as np
 if TYPE_CHECKING:
     from psoasbot.index import IndexSettings
 
-# Scores of this many (passage, term) pairs are computed at a time, to bound temporaries.
+# Terms are counted, and (passage, term) pairs scored, this many at a time: it bounds the
+# temporary arrays (about 100 MB).
 _BLOCK = 1 << 22
 
 
 class _BM25(bm25s.BM25):
+    """bm25s's BM25 with a faster sum of the query terms' scores."""
+
     @staticmethod
     def _compute_relevance_from_scores(
         data: np.ndarray,
@@ -58,36 +60,45 @@ class _Vocabulary(dict[str, int]):
 
 
 class _Pairs:
-    """(term id, count) of every (passage, distinct term) pair, stored compactly.
+    """Count the terms of each passage: (passage, term id, count) for every distinct term.
 
-    Python lists take them fastest, and are moved into numpy arrays every _BLOCK pairs.
+    Term lists are only concatenated as they come (the cheapest thing Python can do with
+    them), then counted a block of _BLOCK terms at a time with numpy, into compact arrays.
     """
 
-    def __init__(self) -> None:
-        self._ids: list[int] = []
-        self._counts: list[int] = []
-        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
+    def __init__(self, vocab: _Vocabulary) -> None:
+        self._term_id = vocab.__getitem__
+        self._terms: list[str] = []
+        self.lengths = array("q")  # terms per passage
+        self._first = 0  # the first passage of the current block
+        self._blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def add(self, ids: Iterable[int], counts: Iterable[int]) -> None:
-        self._ids.extend(ids)
-        self._counts.extend(counts)
-        if len(self._ids) >= _BLOCK:
-            self._flush()
+    def add(self, terms: list[str]) -> None:
+        self._terms += terms
+        self.lengths.append(len(terms))
+        if len(self._terms) >= _BLOCK:
+            self._count()
 
-    def _flush(self) -> None:
-        ids = np.array(self._ids, dtype=np.int32)
-        counts = np.array(self._counts, dtype=np.int32)
-        self._chunks.append((ids, counts))
-        self._ids.clear()
-        self._counts.clear()
+    def _count(self) -> None:
+        ids = np.fromiter(map(self._term_id, self._terms), np.int64, len(self._terms))
+        self._terms.clear()
+        lengths = np.array(self.lengths[self._first :], dtype=np.int64)
+        keys = np.repeat(np.arange(self._first, len(self.lengths), dtype=np.int64), lengths)
+        self._first = len(self.lengths)
+        keys <<= 32
+        keys |= ids
+        del ids
+        keys, counts = np.unique(keys, return_counts=True)  # by passage, then term id
+        self._blocks.append(
+            ((keys >> 32).astype(np.int32), keys.astype(np.int32), counts.astype(np.int32))
+        )
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return all term ids and all counts, in the order added."""
-        self._flush()
-        ids = np.concatenate([i for i, _ in self._chunks])
-        counts = np.concatenate([c for _, c in self._chunks])
-        self._chunks.clear()
-        return ids, counts
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the passage, the term id and the count of every pair, passage by passage."""
+        self._count()
+        docs, ids, counts = zip(*self._blocks, strict=True)
+        self._blocks.clear()
+        return np.concatenate(docs), np.concatenate(ids), np.concatenate(counts)
 
 
 class BM25SEngine:
@@ -96,24 +107,18 @@ class BM25SEngine:
     def __init__(self, corpus: Iterable[list[str]], settings: IndexSettings) -> None:
         k1, b, delta = settings.k1, settings.b, 0.0
         vocab = _Vocabulary()
-        pairs = _Pairs()
-        distinct = array("i")  # distinct terms per passage
-        lengths = array("q")  # terms per passage
-        term_id = vocab.__getitem__
+        pairs = _Pairs(vocab)
         for terms in corpus:
-            tf = Counter(terms)
-            pairs.add(map(term_id, tf), tf.values())
-            distinct.append(len(tf))
-            lengths.append(len(terms))
-        n = len(lengths)
-        ids, counts = pairs.arrays()
+            pairs.add(terms)
+        doc_of, ids, counts = pairs.arrays()
+        lengths = pairs.lengths
         del pairs
+        n = len(lengths)
         doc_len = np.frombuffer(lengths, dtype=np.int64)
         # As rank-bm25 does: avgdl from Python ints, and each term's IDF with math.log.
         avgdl = int(doc_len.sum()) / n if n else 0.0
         df = np.bincount(ids, minlength=len(vocab))
         self._idf = np.array([math.log((n + 1) / d) for d in df.tolist()], dtype=np.float64)
-        doc_of = np.repeat(np.arange(n, dtype=np.int32), np.frombuffer(distinct, np.int32))
         scores = _pair_scores(ids, counts, doc_of, doc_len, self._idf, avgdl, k1, b, delta)
         del counts
         # Term-major order (bm25s's CSC layout), each term's passages ascending: sorting

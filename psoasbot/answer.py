@@ -216,7 +216,7 @@ class Assistant:
         if qs.sentence_weight and hits:
             hits = self._rerank(hits, groups)
         if qs.diversity:
-            hits = self._diversify(hits, weights)
+            hits = self._diversify(hits, weights, k)
         return [Hit(h.passage, h.score, rank) for rank, h in enumerate(hits[:k], 1)]
 
     def _rerank(self, hits: list[Hit], groups: dict[str, dict[str, float]]) -> list[Hit]:
@@ -277,21 +277,24 @@ class Assistant:
         ranked = sorted(scored, key=lambda t: (-scored[t], t))
         return ranked[: self.query_settings.feedback_terms]
 
-    def _diversify(self, hits: list[Hit], weights: dict[str, float]) -> list[Hit]:
+    def _diversify(self, hits: list[Hit], weights: dict[str, float], k: int) -> list[Hit]:
         """Move down a passage that mostly repeats a better-ranked one.
 
         The three stretches of one article each end with "Hold for 30 seconds and switch
         sides": asked how long to hold a stretch, a passage that matches the question
         mainly through a sentence already shown higher up (by IDF-weighted share of the
         question's terms) waits until the passages that say something new, and so does
-        one whose terms are nearly all those of a passage above it.
+        one whose terms are nearly all those of a passage above it. Stops once k passages
+        are kept.
         """
         kept: list[Hit] = []
         later: list[Hit] = []
         shown: set[tuple[str, ...]] = set()
         kept_terms: list[set[str]] = []
         idf = {t: w * self.index.idf(t) for t, w in weights.items()}
-        for hit in hits:
+        for n, hit in enumerate(hits):
+            if len(kept) == k:
+                return kept + later + hits[n:]
             heading, sentences = self._sentence_terms(hit.passage)
             fresh = [s for s in sentences if s not in shown]
             everything = set(heading).union(*sentences)

@@ -15,7 +15,8 @@ rebuilt (and overwritten) otherwise:
 Files are written to a temporary file in the cache folder and renamed into place, so a
 reader never sees half a file. A folder that cannot be created or written (a read-only
 home) only means that nothing is cached. There is one file per corpus folder, engine and
-settings, replaced when any part of its key changes.
+settings, replaced when any part of its key changes; beyond MAX_FILES files, the least
+recently used are deleted.
 
 The library reads no environment variables: front-ends pick the folder with
 `cache_dir_from_env(os.environ)` and pass it to `Assistant.from_corpus(cache_dir=...)`.
@@ -23,6 +24,7 @@ The library reads no environment variables: front-ends pick the folder with
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -49,6 +51,8 @@ MAGIC = b"psoasbot index cache\n"
 # magic, SHA-256 of the key, payload size, SHA-256 of the payload
 _HEADER = struct.Struct(f">{len(MAGIC)}s32sQ32s")
 _CHUNK = 1 << 20
+MAX_FILES = 16
+_STALE_TEMP_SECONDS = 3600  # a temporary file this old was left by a process that died
 
 
 def cache_dir_from_env(environ: Mapping[str, str], platform: str = sys.platform) -> Path | None:
@@ -98,6 +102,8 @@ def load_or_build(
     path = cache_dir / f"index-{_slot(folder, engine, settings)}.pickle"
     found = _load(path, key)
     if found is not _MISS:
+        with suppress(OSError):
+            os.utime(path)  # recently used: kept when old files are deleted
         return cast(T, found)
     built = build()
     # A document edited while the index was being built: the index may hold either
@@ -208,9 +214,22 @@ def _load(path: Path, key: bytes) -> object:
             if _sha256(file) != payload_hash:
                 return _MISS
             file.seek(_HEADER.size)
-            return pickle.load(file)
+            return _unpickle(file)
         except Exception:  # noqa: BLE001 - any failure to read a cache file means: rebuild
             return _MISS
+
+
+def _unpickle(file: IO[bytes]) -> object:
+    # Unpickling allocates objects by the thousand (by the million for a large corpus):
+    # each allocation burst would start a garbage collection that walks every object in
+    # the process (25 ms after importing nltk), though unpickling makes no garbage.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(file)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _trusted(st: os.stat_result) -> bool:
@@ -259,9 +278,28 @@ def _store(path: Path, key: bytes, value: object) -> None:
             file.write(_HEADER.pack(MAGIC, key, writer.size, writer.hash.digest()))
         os.replace(tmp, path)
         tmp = None
+        _evict(path.parent)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
         pass
     finally:
         if tmp is not None:
             with suppress(OSError):
                 os.unlink(tmp)
+
+
+def _evict(cache_dir: Path) -> None:
+    """Delete all but the MAX_FILES most recently used cache files, and stale temp files."""
+    import time
+
+    used: list[tuple[float, Path]] = []
+    for file in cache_dir.iterdir():
+        with suppress(OSError):
+            if file.name.startswith("index-") and file.suffix == ".pickle":
+                used.append((file.stat().st_mtime, file))
+            elif file.name.startswith(".tmp-"):
+                if time.time() - file.stat().st_mtime > _STALE_TEMP_SECONDS:
+                    file.unlink()
+    used.sort(reverse=True)
+    for _, file in used[MAX_FILES:]:
+        with suppress(OSError):
+            file.unlink()

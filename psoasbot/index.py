@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 EngineName = Literal["rank-bm25", "bm25s"]
 ENGINES: tuple[EngineName, ...] = ("rank-bm25", "bm25s")
 DEFAULT_K = 3
+_TERMS_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Index:
         self.engine_name = engine
         self.analyzer = Analyzer(self.settings.stemmer)
         self.passages: list[Passage] = []
+        self._terms_cache: dict[Passage, frozenset[str]] = {}
         # Each passage's article title, as an index into `titles` (one entry per title).
         self.titles: list[frozenset[str]] = []
         self._title_of = array("i")
@@ -146,11 +148,15 @@ class Index:
 
     def passage_terms(self, passage: Passage) -> set[str]:
         """Return the set of terms a passage is indexed under."""
-        return set(
-            self.analyzer.terms(
-                " ".join((passage.text, *passage.parents, passage.section, passage.title))
-            )
-        )
+        # Every answer asks this of its dozen candidates, mostly the same few passages:
+        # remembered, up to _TERMS_CACHE_SIZE passages.
+        terms = self._terms_cache.get(passage)
+        if terms is None:
+            if len(self._terms_cache) >= _TERMS_CACHE_SIZE:
+                self._terms_cache.clear()
+            text = " ".join((passage.text, *passage.parents, passage.section, passage.title))
+            terms = self._terms_cache[passage] = frozenset(self.analyzer.terms(text))
+        return set(terms)
 
     def search(self, query: str | Mapping[str, float], k: int = DEFAULT_K) -> list[Hit]:
         """Return up to k passages by descending score; passages scoring 0 never appear.

@@ -857,8 +857,10 @@ def main(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         from psoasbot.answer import Assistant
+        from psoasbot.cache import cache_dir_from_env
 
-        assistant = Assistant.from_corpus(args.corpus, engine=args.engine)
+        cache_dir = cache_dir_from_env(os.environ if environ is None else environ)
+        assistant = Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
         application = build_application(config, assistant)
         asyncio.run(serve(application, config))
     except PsoasbotError:

@@ -113,3 +113,11 @@ def no_nltk_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     _sentence_tokenizer.cache_clear()
     yield
     _sentence_tokenizer.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keep the front-ends' index cache out of ~/.cache: one folder for the test session."""
+    monkeypatch.setenv("PSOASBOT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "index-cache"))
