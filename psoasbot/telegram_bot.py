@@ -301,11 +301,12 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> st
 @_logged
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """/sources: the articles the answers quote."""
-    message = _message(update)
-    if not await _admitted(update, context):
-        return "rate_limited"
-    await _send(message, sources_to_telegram_html(_state(context).assistant.sources()))
-    return "sources"
+    return await _reply_if_admitted(
+        update,
+        context,
+        "sources",
+        lambda: sources_to_telegram_html(_state(context).assistant.sources()),
+    )
 
 
 @_logged
@@ -335,21 +336,13 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
 @_logged
 async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """A sticker, photo, voice message, document...: ask for the question in text."""
-    message = _message(update)
-    if not await _admitted(update, context):
-        return "rate_limited"
-    await _send(message, [UNSUPPORTED])
-    return "unsupported"
+    return await _reply_if_admitted(update, context, "unsupported", lambda: [UNSUPPORTED])
 
 
 @_logged
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """A command the bot doesn't have, in a private chat."""
-    message = _message(update)
-    if not await _admitted(update, context):
-        return "rate_limited"
-    await _send(message, [UNKNOWN_COMMAND])
-    return "unknown_command"
+    return await _reply_if_admitted(update, context, "unknown_command", lambda: [UNKNOWN_COMMAND])
 
 
 @_logged
@@ -435,6 +428,19 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
     await _send(message, to_telegram_html(answer), footer)
     outcome = "urgent" if answer.urgent else answer.status
     return f"{outcome} passages={len(answer.passages)}"
+
+
+async def _reply_if_admitted(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    outcome: str,
+    messages: Callable[[], list[str]],
+) -> str:
+    """Send a fixed reply unless the per-user limit says no; return the outcome to log."""
+    if not await _admitted(update, context):
+        return "rate_limited"
+    await _send(_message(update), messages())
+    return outcome
 
 
 async def _admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
