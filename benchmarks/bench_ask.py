@@ -5,6 +5,10 @@ engine's own BM25Plus, built from the passages' index terms) and the same query 
 (the question's index terms, as the engine passes them). The target is ask <= 3x the
 floor. Both are timed alternately, question by question, in the same process.
 
+The rank-bm25 engine keeps each term's score vector once computed, as a long-running bot
+does; "ask, cold" empties that store before every question, so every term is scored from
+scratch, as the first time a word is seen.
+
     .venv/bin/python benchmarks/bench_ask.py [--rounds 200] [--engine rank-bm25|bm25s]
 """
 
@@ -64,9 +68,11 @@ def main() -> None:
         assistant.ask(question)
         bare.get_scores(words[question])
     ask: list[float] = []
+    cold: list[float] = []
     floor: list[float] = []
     per_question: list[float] = []
     clock = time.perf_counter_ns
+    cached = assistant.index.engine
     for _ in range(args.rounds):
         for question in QUESTIONS:
             query = words[question]
@@ -75,6 +81,12 @@ def main() -> None:
             middle = clock()
             assistant.ask(question)
             end = clock()
+            if isinstance(cached, RankBM25Engine):
+                warm, cached._vectors = cached._vectors, {}
+                before = clock()
+                assistant.ask(question)
+                cold.append((clock() - before) / 1e6)
+                cached._vectors = warm
             floor.append((middle - start) / 1e6)
             ask.append((end - middle) / 1e6)
             per_question.append((end - middle) / (middle - start))
@@ -82,7 +94,8 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}; engine {args.engine}; "
         f"{len(assistant.index)} passages; {len(ask):,} questions asked"
     )
-    for name, values in (("ask", ask), ("bare get_scores", floor)):
+    series = [("ask", ask), ("ask, cold", cold), ("bare get_scores", floor)]
+    for name, values in (s for s in series if s[1]):
         print(
             f"{name:>16}: p50 {statistics.median(values):.3f} ms, "
             f"p99 {percentile(values, 0.99):.3f} ms"
@@ -90,6 +103,9 @@ def main() -> None:
     ratio = statistics.median(ask) / statistics.median(floor)
     print(f"ratio ask / floor: {ratio:.1f}x (medians; target <= 3x)")
     print(f"ratio per question: median {statistics.median(per_question):.1f}x")
+    if cold:
+        ratio = statistics.median(cold) / statistics.median(floor)
+        print(f"ratio ask, cold / floor: {ratio:.1f}x (medians)")
 
 
 if __name__ == "__main__":

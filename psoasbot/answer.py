@@ -68,6 +68,10 @@ class QuerySettings:
     sentence_weight: float = 0.0
 
 
+# A passage's heading terms, each sentence's terms, and all of them.
+_SentenceTerms = tuple[frozenset[str], list[tuple[str, ...]], frozenset[str]]
+
+
 @dataclass(frozen=True)
 class _Built:
     index: Index
@@ -93,7 +97,7 @@ class Assistant:
         self._lexicon = (
             default_lexicon(index.settings.stemmer) if self.query_settings.lexicon else None
         )
-        self._sentence_cache: dict[str, tuple[frozenset[str], list[tuple[str, ...]]]] = {}
+        self._sentence_cache: dict[str, _SentenceTerms] = {}
         self._generic = frozenset(index.analyzer.terms(" ".join(self.query_settings.generic_terms)))
 
     @classmethod
@@ -233,7 +237,7 @@ class Assistant:
         total = sum(idfs.values()) or 1.0
         rescored = []
         for hit in hits:
-            heading, sentences = self._sentence_terms(hit.passage)
+            heading, sentences, _ = self._sentence_terms(hit.passage)
             best = 0.0
             for sentence in sentences:
                 terms = heading.union(sentence)
@@ -243,14 +247,14 @@ class Assistant:
         rescored.sort(key=lambda pair: -pair[0])
         return [hit for _, hit in rescored]
 
-    def _sentence_terms(self, passage: Passage) -> tuple[frozenset[str], list[tuple[str, ...]]]:
-        """Return a passage's heading terms and each sentence's terms (cached)."""
+    def _sentence_terms(self, passage: Passage) -> _SentenceTerms:
+        """Return a passage's heading terms, each sentence's terms and all of them (cached)."""
         cached = self._sentence_cache.get(passage.id)
         if cached is None:
             analyzer = self.index.analyzer
             heading = frozenset(analyzer.terms(" ".join((*passage.parents, passage.section))))
             sentences = [tuple(analyzer.terms(s)) for s in _sentences_of(passage.text)]
-            cached = (heading, sentences)
+            cached = (heading, sentences, heading.union(*sentences))
             if len(self._sentence_cache) > 4096:
                 self._sentence_cache.clear()
             self._sentence_cache[passage.id] = cached
@@ -271,7 +275,7 @@ class Assistant:
         """Pick the most informative terms of the top passages that the query lacks."""
         scored: dict[str, float] = {}
         for hit in hits:
-            for term in self.index.passage_terms(hit.passage):
+            for term in self.index.term_set(hit.passage):
                 if term not in weights and term not in self._generic:
                     scored[term] = scored.get(term, 0.0) + self.index.idf(term)
         ranked = sorted(scored, key=lambda t: (-scored[t], t))
@@ -290,18 +294,18 @@ class Assistant:
         kept: list[Hit] = []
         later: list[Hit] = []
         shown: set[tuple[str, ...]] = set()
-        kept_terms: list[set[str]] = []
+        kept_terms: list[frozenset[str]] = []
         idf = {t: w * self.index.idf(t) for t, w in weights.items()}
         for n, hit in enumerate(hits):
             if len(kept) == k:
                 return kept + later + hits[n:]
-            heading, sentences = self._sentence_terms(hit.passage)
-            fresh = [s for s in sentences if s not in shown]
-            everything = set(heading).union(*sentences)
-            new = set(heading).union(*fresh)
+            heading, sentences, everything = self._sentence_terms(hit.passage)
             matched = sum(v for t, v in idf.items() if t in everything)
-            novel = sum(v for t, v in idf.items() if t in new)
-            terms = self.index.passage_terms(hit.passage)
+            novel = matched
+            if shown:
+                new = heading.union(*(s for s in sentences if s not in shown))
+                novel = sum(v for t, v in idf.items() if t in new)
+            terms = self.index.term_set(hit.passage)
             if novel < matched / 2 or any(_jaccard(terms, other) >= 0.8 for other in kept_terms):
                 later.append(hit)
                 continue
@@ -322,7 +326,7 @@ class Assistant:
         threshold serves short and long questions. A passage matched only through generic
         words ("psoas", "back", "pain") scores 0.
         """
-        have = self.index.passage_terms(passage)
+        have = self.index.term_set(passage)
         idfs = self._group_idfs(groups)
         total = sum(idfs.values())
         matched = 0.0
@@ -356,8 +360,9 @@ def _sentences_of(text: str) -> list[str]:
 _MIN_REPEAT_TERMS = 3
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared) if a or b else 0.0
 
 
 @lru_cache(maxsize=8)

@@ -69,18 +69,49 @@ class Engine(Protocol):
 
 
 class RankBM25Engine:
-    """BM25 (BM25Plus IDF, delta 0) on rank-bm25: pure Python, fine for small corpora."""
+    """BM25 (BM25Plus IDF, delta 0) on rank-bm25: pure Python, fine for small corpora.
+
+    `BM25Plus.get_scores` walks every passage in Python for each query term, and a bot
+    sees the same few hundred terms again and again. So each term's score vector, as
+    rank-bm25 computes it, is kept (up to `VECTOR_CACHE_BYTES`, then the cache starts
+    again) and a query's scores are their sum, added in query order as `get_scores` adds
+    them: bit for bit the same scores. A term no passage has adds 0 and is skipped.
+    """
+
+    VECTOR_CACHE_BYTES = 64 << 20
 
     def __init__(self, corpus: Iterable[list[str]], settings: IndexSettings) -> None:
         from rank_bm25 import BM25Plus
 
         self._bm25 = BM25Plus(corpus, k1=settings.k1, b=settings.b, delta=0.0)
+        self._vectors: dict[str, np.ndarray] = {}
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
-        return self._bm25.get_scores(list(dict.fromkeys(terms)))
+        import numpy as np
+
+        total = np.zeros(self._bm25.corpus_size)
+        idf = self._bm25.idf
+        for term in dict.fromkeys(terms):
+            if term in idf:
+                total += self._vector(term)
+        return total
+
+    def _vector(self, term: str) -> np.ndarray:
+        vector = self._vectors.get(term)
+        if vector is None:
+            vector = self._bm25.get_scores([term])
+            vector.flags.writeable = False
+            if (len(self._vectors) + 1) * vector.nbytes > self.VECTOR_CACHE_BYTES:
+                self._vectors = {}  # a new dict: a thread reading the old one is unharmed
+            self._vectors[term] = vector
+        return vector
 
     def idf(self, term: str) -> float:
         return float(self._bm25.idf.get(term, 0.0))
+
+    def __getstate__(self) -> dict[str, object]:
+        # The index cache stores the engine; the vectors are quick to make again.
+        return {**self.__dict__, "_vectors": {}}
 
 
 def make_engine(name: str, corpus: Iterable[list[str]], settings: IndexSettings) -> Engine:
@@ -148,6 +179,10 @@ class Index:
 
     def passage_terms(self, passage: Passage) -> set[str]:
         """Return the set of terms a passage is indexed under."""
+        return set(self.term_set(passage))
+
+    def term_set(self, passage: Passage) -> frozenset[str]:
+        """Return the terms a passage is indexed under, as a shared frozenset."""
         # Every answer asks this of its dozen candidates, mostly the same few passages:
         # remembered, up to _TERMS_CACHE_SIZE passages.
         terms = self._terms_cache.get(passage)
@@ -156,7 +191,7 @@ class Index:
                 self._terms_cache.clear()
             text = " ".join((passage.text, *passage.parents, passage.section, passage.title))
             terms = self._terms_cache[passage] = frozenset(self.analyzer.terms(text))
-        return set(terms)
+        return terms
 
     def search(self, query: str | Mapping[str, float], k: int = DEFAULT_K) -> list[Hit]:
         """Return up to k passages by descending score; passages scoring 0 never appear.

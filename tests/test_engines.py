@@ -147,6 +147,43 @@ def test_passages_without_any_term() -> None:
     np.testing.assert_array_equal(fast.engine.scores(["lantern"]), slow.engine.scores(["lantern"]))
 
 
+def test_rank_bm25_engine_gives_get_scores_bit_for_bit(builtin_passages: list[Passage]) -> None:
+    # The engine keeps each term's vector; sums must still be get_scores' own, cold or warm.
+    index = Index(builtin_passages)
+    engine = index.engine
+    assert isinstance(engine, RankBM25Engine)
+    bare = engine._bm25
+    for question in QUESTIONS * 2:  # the second round is answered from kept vectors
+        terms = index.analyzer.terms(question)
+        expected = bare.get_scores(list(dict.fromkeys(terms)))
+        np.testing.assert_array_equal(engine.scores(terms), expected)
+        assert engine.scores(terms).tobytes() == expected.tobytes()
+    assert "psoa" in engine._vectors
+    assert "qqqq" not in engine._vectors  # a word no passage has is never kept
+
+
+def test_rank_bm25_engine_keeps_vectors_within_its_budget(
+    builtin_passages: list[Passage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = Index(builtin_passages)
+    engine = index.engine
+    assert isinstance(engine, RankBM25Engine)
+    monkeypatch.setattr(RankBM25Engine, "VECTOR_CACHE_BYTES", 3 * 8 * len(index))
+    terms = ["psoa", "stretch", "hip", "sit", "breath"]
+    expected = engine._bm25.get_scores(terms)
+    for _ in range(3):
+        assert engine.scores(terms).tobytes() == expected.tobytes()
+        assert 1 <= len(engine._vectors) <= 3
+
+
+def test_kept_vectors_cannot_be_changed_through_a_result(builtin_passages: list[Passage]) -> None:
+    index = Index(builtin_passages)
+    first = index.engine.scores(["psoa"])
+    first *= 0  # a caller may change its result ...
+    assert index.engine.scores(["psoa"]).any()  # ... but never the kept vector
+    assert pickle.loads(pickle.dumps(index.engine))._vectors == {}
+
+
 def test_unknown_terms_score_zero(builtin_indexes: dict[str, Index]) -> None:
     fast = builtin_indexes["bm25s"]
     assert not fast.engine.scores(["qqqqzzzz"]).any()
