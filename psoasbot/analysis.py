@@ -40,6 +40,8 @@ _COMBINING = frozenset({"Mn", "Mc", "Me"})
 
 def normalize(text: str) -> str:
     """Apply NFKC, fold case and map curly quotes and dashes to plain ones."""
+    if text.isascii():  # nothing for NFKC or the table to change: only fold the case
+        return text.lower()
     folded = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
     # casefold can undo NFKC ("İ" -> "i" + a combining dot): normalise once more.
     return folded if folded.isascii() else unicodedata.normalize("NFKC", folded)
@@ -79,23 +81,25 @@ def load_stopwords() -> frozenset[str]:
 
 def make_stemmer(name: StemmerName) -> Callable[[str], str]:
     """Return a cached stemming function; both nltk stemmers need no downloaded data."""
+    return _StemCache(_stemmer(name)).__getitem__
+
+
+def _stemmer(name: StemmerName) -> Callable[[str], str]:
     if name == "none":
         return str
     if name == "snowball":
         from nltk.stem.snowball import SnowballStemmer
 
-        stem = SnowballStemmer("english").stem
-    elif name == "porter":
+        return SnowballStemmer("english").stem
+    if name == "porter":
         from nltk.stem.porter import PorterStemmer
 
-        stem = PorterStemmer().stem
-    else:
-        raise ValueError(f"unknown stemmer {name!r}; use 'snowball', 'porter' or 'none'")
-    return _StemCache(stem).__getitem__
+        return PorterStemmer().stem
+    raise ValueError(f"unknown stemmer {name!r}; use 'snowball', 'porter' or 'none'")
 
 
 class _StemCache(dict[str, str]):
-    """Each word's stem, computed once; emptied when full.
+    """Each word's stem, computed once; emptied when full. Stopwords map to "".
 
     A large corpus has hundreds of thousands of words, and stemming them is most of the
     time of indexing it: an LRU cache of 65,536 kept missing. Emptying when full keeps a
@@ -104,14 +108,23 @@ class _StemCache(dict[str, str]):
 
     MAX_WORDS = 1 << 19
 
-    def __init__(self, stem: Callable[[str], str]) -> None:
+    def __init__(self, stem: Callable[[str], str], stopwords: frozenset[str] = frozenset()):
         super().__init__()
         self._stem = stem
+        self._stopwords = stopwords
 
     def __missing__(self, word: str) -> str:
         if len(self) >= self.MAX_WORDS:
             self.clear()
-        stem = self[word] = self._stem(word)
+        # A stem is never empty for a word of letters or digits; if a stemmer gave "",
+        # the word itself is kept rather than taken for a stopword.
+        if word in self._stopwords:
+            stem = ""
+        else:
+            stem = self._stem(word) or word
+            # The word itself when unchanged: one string object to read, not two.
+            stem = word if stem == word else stem
+        self[word] = stem
         return stem
 
 
@@ -120,26 +133,27 @@ class Analyzer:
 
     def __init__(self, stemmer: StemmerName = "snowball") -> None:
         self.stemmer_name: StemmerName = stemmer
-        self._stem = make_stemmer(stemmer)
-        self._stopwords = load_stopwords()
+        self._setup()
+
+    def _setup(self) -> None:
+        stem = _stemmer(self.stemmer_name)
+        self._stem = _StemCache(stem).__getitem__
+        # Token -> term, "" for a stopword: one dict lookup a token, looped in C.
+        self._term = _StemCache(stem, load_stopwords()).__getitem__
 
     def terms(self, text: str) -> list[str]:
         """Return the stemmed, stopword-free terms of `text`, in order."""
-        stop = self._stopwords
-        stem = self._stem
-        return [stem(tok) for tok in tokenize(normalize(text)) if tok not in stop]
+        return list(filter(None, map(self._term, tokenize(normalize(text)))))
 
     def stem(self, word: str) -> str:
         """Stem one already-normalised word."""
         return self._stem(word)
 
     def __getstate__(self) -> dict[str, object]:
-        # The stemmer and its cache are rebuilt on unpickling (the index cache stores an
+        # The stemmer and its caches are rebuilt on unpickling (the index cache stores an
         # Analyzer); pickling them would store every word seen so far.
-        state = self.__dict__.copy()
-        del state["_stem"]
-        return state
+        return {"stemmer_name": self.stemmer_name}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._stem = make_stemmer(self.stemmer_name)
+        self._setup()
