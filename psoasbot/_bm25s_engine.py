@@ -52,36 +52,36 @@ class _BM25(bm25s.BM25):
 
 
 class _Vocabulary(dict[str, int]):
-    """Term -> id, a new term getting the next id."""
+    """Term -> id, a new term getting the next id. Ids start at 1: 0 marks a stopword."""
 
     def __missing__(self, term: str) -> int:
-        self[term] = term_id = len(self)
+        self[term] = term_id = len(self) + 1
         return term_id
 
 
 class _Pairs:
     """Count the terms of each passage: (passage, term id, count) for every distinct term.
 
-    Term lists are only concatenated as they come (the cheapest thing Python can do with
+    Term ids are only concatenated as they come (the cheapest thing Python can do with
     them), then counted a block of _BLOCK terms at a time with numpy, into compact arrays.
     """
 
-    def __init__(self, vocab: _Vocabulary) -> None:
-        self._term_id = vocab.__getitem__
-        self._terms: list[str] = []
+    def __init__(self) -> None:
+        self._ids: list[int] = []
         self.lengths = array("q")  # terms per passage
         self._first = 0  # the first passage of the current block
         self._blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def add(self, terms: list[str]) -> None:
-        self._terms += terms
-        self.lengths.append(len(terms))
-        if len(self._terms) >= _BLOCK:
+    def add(self, ids: list[int]) -> None:
+        self._ids += ids
+        self.lengths.append(len(ids))
+        if len(self._ids) >= _BLOCK:
             self._count()
 
     def _count(self) -> None:
-        ids = np.fromiter(map(self._term_id, self._terms), np.int64, len(self._terms))
-        self._terms.clear()
+        ids = np.array(self._ids, dtype=np.int64)
+        self._ids.clear()
+        ids -= 1  # the vocabulary counts from 1
         lengths = np.array(self.lengths[self._first :], dtype=np.int64)
         keys = np.repeat(np.arange(self._first, len(self.lengths), dtype=np.int64), lengths)
         self._first = len(self.lengths)
@@ -105,11 +105,33 @@ class BM25SEngine:
     """BM25 scores from a bm25s sparse index, the same scores as the rank-bm25 engine."""
 
     def __init__(self, corpus: Iterable[list[str]], settings: IndexSettings) -> None:
+        vocabulary = self.new_vocabulary()
+        lookup = vocabulary.__getitem__
+        self._build((list(map(lookup, terms)) for terms in corpus), vocabulary, settings)
+
+    @staticmethod
+    def new_vocabulary() -> dict[str, int]:
+        """Return an empty vocabulary for `from_term_ids`: it numbers new terms from 1."""
+        return _Vocabulary()
+
+    @classmethod
+    def from_term_ids(
+        cls, corpus: Iterable[list[int]], vocabulary: dict[str, int], settings: IndexSettings
+    ) -> BM25SEngine:
+        """Build from each passage's term ids, given by `vocabulary` (`new_vocabulary()`)
+        as the passages are read (see `Analyzer.term_ids`)."""
+        engine = cls.__new__(cls)
+        engine._build(corpus, vocabulary, settings)
+        return engine
+
+    def _build(
+        self, corpus: Iterable[list[int]], vocabulary: dict[str, int], settings: IndexSettings
+    ) -> None:
         k1, b, delta = settings.k1, settings.b, 0.0
-        vocab = _Vocabulary()
-        pairs = _Pairs(vocab)
-        for terms in corpus:
-            pairs.add(terms)
+        pairs = _Pairs()
+        for ids_ in corpus:
+            pairs.add(ids_)
+        vocab = {term: term_id - 1 for term, term_id in vocabulary.items()}
         doc_of, ids, counts = pairs.arrays()
         lengths = pairs.lengths
         del pairs
@@ -150,7 +172,7 @@ class BM25SEngine:
             "indptr": indptr,
             "num_docs": n,
         }
-        bm25.vocab_dict = dict(vocab)
+        bm25.vocab_dict = vocab
         # BM25+ adds idf * delta for every absent query term; with delta 0 that is nothing.
         bm25.nonoccurrence_array = None
         self._bm25 = bm25

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
@@ -128,6 +128,20 @@ class _StemCache(dict[str, str]):
         return stem
 
 
+class _IdCache(dict[str, int]):
+    """Word -> the id of its term in a vocabulary, 0 for a stopword."""
+
+    def __init__(self, term: Callable[[str], str], vocabulary: MutableMapping[str, int]):
+        super().__init__()
+        self._term = term
+        self._vocabulary = vocabulary
+
+    def __missing__(self, word: str) -> int:
+        term = self._term(word)
+        term_id = self[word] = self._vocabulary[term] if term else 0
+        return term_id
+
+
 class Analyzer:
     """Text -> index terms, the same way for passages and questions."""
 
@@ -144,6 +158,18 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """Return the stemmed, stopword-free terms of `text`, in order."""
         return list(filter(None, map(self._term, tokenize(normalize(text)))))
+
+    def term_ids(self, vocabulary: MutableMapping[str, int]) -> Callable[[str], list[int]]:
+        """Return a function from text to the ids its terms have in `vocabulary`, in order.
+
+        `vocabulary` gives every term a nonzero id, adding new terms as they come (a dict
+        with `__missing__`). Each word's id is remembered, so indexing a large corpus looks
+        each word up once, not once for its term and again for the term's id. The memory
+        grows with the distinct words seen, as the vocabulary does: use it to build an index,
+        then drop it.
+        """
+        lookup = _IdCache(self._term, vocabulary).__getitem__
+        return lambda text: list(filter(None, map(lookup, tokenize(normalize(text)))))
 
     def stem(self, word: str) -> str:
         """Stem one already-normalised word."""

@@ -59,6 +59,34 @@ def test_terms(text: str, terms: list[str]) -> None:
     assert Analyzer().terms(text) == terms
 
 
+class _Numbering(dict[str, int]):
+    def __missing__(self, term: str) -> int:
+        self[term] = number = len(self) + 1
+        return number
+
+
+def test_term_ids_number_the_terms_that_terms_gives() -> None:
+    analyzer = Analyzer()
+    vocabulary = _Numbering()
+    ids_of = analyzer.term_ids(vocabulary)
+    texts = [
+        "Stretching stretches the psoas; the PSOAS doesn't relax",
+        "and the of is it's",
+        "ＰＳＯＡＳ ﬁbres 💪 stretched again",
+    ]
+    got = [ids_of(text) for text in texts]
+    assert got == [[1, 1, 2, 2, 3], [], [2, 4, 1]]  # "again" is a stopword
+    term_of = {number: term for term, number in vocabulary.items()}
+    for text, ids in zip(texts, got, strict=True):
+        assert [term_of[i] for i in ids] == analyzer.terms(text)
+
+
+def test_ascii_and_unicode_text_normalise_alike() -> None:
+    # ASCII text takes a shortcut (only its case is folded); it must agree with the full path.
+    for text in ["Psoas MUSCLE, Hip-Flexor's 30 Seconds!", "I'M FINE", "L4/L5 (disc)"]:
+        assert normalize(text) == normalize(text + "é")[:-1]
+
+
 @pytest.mark.parametrize(
     ("text", "tokens"),
     [
