@@ -175,14 +175,14 @@ class Index:
         headings count too."""
         s = self.settings
         title_ids: dict[str, tuple[int, list[T]]] = {}
-        last_where: tuple[str, ...] | None = None
-        headings: list[T] = []
+        last: tuple[str, tuple[str, ...]] | None = None
+        extra: list[T] = []  # the heading and title terms every passage of a section has
         for passage in passages:
             self.passages.append(passage)
             known = title_ids.get(passage.title)
             if known is None:
                 terms = self.analyzer.terms(passage.title)
-                indexed = terms_of(passage.title) if s.title_weight else []
+                indexed = terms_of(passage.title) * s.title_weight if s.title_weight else []
                 known = title_ids[passage.title] = (len(self.titles), indexed)
                 for term in set(terms):
                     self._title_postings.setdefault(term, array("i")).append(len(self.titles))
@@ -190,9 +190,10 @@ class Index:
             title_id, title = known
             self._title_of.append(title_id)
             where = (*passage.parents, passage.section)
-            if where != last_where:  # a section's passages come one after another
-                headings, last_where = terms_of(" ".join(where)), where
-            yield terms_of(passage.text) + headings * s.heading_weight + title * s.title_weight
+            if (passage.title, where) != last:  # a section's passages come one after another
+                extra = terms_of(" ".join(where)) * s.heading_weight + title
+                last = (passage.title, where)
+            yield terms_of(passage.text) + extra
 
     def __len__(self) -> int:
         return len(self.passages)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+import string
 import sys
 
 import pytest
@@ -79,6 +82,14 @@ def test_term_ids_number_the_terms_that_terms_gives() -> None:
     term_of = {number: term for term, number in vocabulary.items()}
     for text, ids in zip(texts, got, strict=True):
         assert [term_of[i] for i in ids] == analyzer.terms(text)
+
+
+def test_ascii_tokens_are_the_runs_of_letters_and_digits() -> None:
+    rng = random.Random(5)
+    for _ in range(2000):
+        text = "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 60)))
+        text = text.replace("'", "")  # apostrophes join words: tested above
+        assert tokenize(text) == re.findall(r"[^\W_]+", text)
 
 
 def test_ascii_and_unicode_text_normalise_alike() -> None:
