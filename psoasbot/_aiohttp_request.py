@@ -5,6 +5,10 @@ files are uploaded, time-outs raised as TimedOut and other transport failures as
 NetworkError. aiohttp has neither a pool nor a write time-out: the pool wait is bounded
 here with a semaphore (so that a full pool raises PTB's "Pool timeout" TimedOut), and the
 whole request by connect + write + read time-outs together.
+
+Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), as with
+httpx, looked up once per host: aiohttp's own `trust_env` looks them up again, and reads
+~/.netrc in a worker thread, for every request (a tenth of the bot's time under load).
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import asyncio
 import logging
 
 import aiohttp
+from aiohttp.helpers import BasicAuth, get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,6 +31,9 @@ POOL_TIMEOUT_MESSAGE = (
     "Request was *not* sent to Telegram. Consider adjusting the connection "
     "pool size or the pool timeout."
 )
+
+
+_Proxy = tuple[URL, BasicAuth | None]
 
 
 class AiohttpRequest(BaseRequest):
@@ -36,6 +45,7 @@ class AiohttpRequest(BaseRequest):
         "_pool",
         "_pool_size",
         "_pool_timeout",
+        "_proxies",
         "_read_timeout",
         "_session",
         "_shut_down",
@@ -63,6 +73,8 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         self._pool: asyncio.Semaphore | None = None
         self._shut_down = False
+        # (scheme, host, port) -> the proxy and its credentials, or None for none.
+        self._proxies: dict[tuple[str, str | None, int | None], _Proxy | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -75,11 +87,22 @@ class AiohttpRequest(BaseRequest):
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={"User-Agent": self.USER_AGENT},
-            trust_env=True,  # proxies from HTTPS_PROXY / ALL_PROXY / NO_PROXY, as httpx does
         )
         self._pool = asyncio.Semaphore(self._pool_size)
         self._shut_down = False
+        self._proxies.clear()  # the environment is read again by a new session
         return self._session
+
+    def _proxy(self, url: str) -> _Proxy | None:
+        """Return the proxy the environment sets for the URL's host, if any."""
+        parsed = URL(url)
+        origin = (parsed.scheme, parsed.host, parsed.port)
+        if origin not in self._proxies:
+            try:
+                self._proxies[origin] = get_env_proxy_for_url(parsed)
+            except LookupError:  # no proxy for this scheme, or NO_PROXY lists the host
+                self._proxies[origin] = None
+        return self._proxies[origin]
 
     async def initialize(self) -> None:
         """See BaseRequest.initialize."""
@@ -146,8 +169,11 @@ class AiohttpRequest(BaseRequest):
                 raise TimedOut(message=POOL_TIMEOUT_MESSAGE) from err
         else:
             await pool.acquire()  # free: returns at once
+        proxy, proxy_auth = self._proxy(url) or (None, None)
         try:
-            async with session.request(method, url, data=data, timeout=timeout) as response:
+            async with session.request(
+                method, url, data=data, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth
+            ) as response:
                 return response.status, await response.read()
         except asyncio.TimeoutError as err:  # aiohttp's time-outs (also ClientErrors)
             raise TimedOut from err

@@ -148,3 +148,28 @@ def test_read_timeout_property() -> None:
     assert AiohttpRequest(read_timeout=7.5).read_timeout == 7.5
     with pytest.raises(ValueError):
         AiohttpRequest(connection_pool_size=0)
+
+
+@pytest.mark.asyncio
+async def test_proxy_from_the_environment(api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fake server answers absolute-form requests too, so it can stand in for a proxy:
+    # a host that does not exist is reached only through it.
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", api.base_url.removesuffix("/bot"))
+    async with AiohttpRequest() as request:
+        result = await request.post(
+            f"http://api.telegram.invalid/bot{TOKEN}/sendChatAction",
+            data(chat_id=7, action="typing"),
+        )
+        assert result is True
+        monkeypatch.setenv("NO_PROXY", "api.telegram.invalid")
+        # Looked up once per host: NO_PROXY set later does not change this session ...
+        assert await request.post(
+            f"http://api.telegram.invalid/bot{TOKEN}/sendChatAction",
+            data(chat_id=7, action="typing"),
+        )
+    assert len(api.calls_to("sendChatAction")) == 2
+    async with AiohttpRequest() as request:  # ... a new one reads it
+        with pytest.raises(NetworkError):
+            await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe", data())
