@@ -34,11 +34,34 @@ _WORD = re.compile(r"[a-z']+")
 
 @dataclass(frozen=True)
 class Rule:
+    """A red flag: any `match` pattern (with `context` somewhere, no `unless` near) fires it.
+
+    `quick` holds, for each `match` pattern that starts with a word boundary, the same
+    pattern without it: a match of the whole is a match of the rest, so where the rest
+    finds nothing the whole cannot either, and the rest is found several times faster
+    (Python's `re` skips ahead to the first letters it can start with, which a leading
+    `\b` prevents).
+    """
+
     name: str
     reason: str
     match: tuple[re.Pattern[str], ...]
     context: tuple[re.Pattern[str], ...] = ()
     unless: tuple[re.Pattern[str], ...] = ()
+    quick: tuple[re.Pattern[str] | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.quick:
+            object.__setattr__(self, "quick", tuple(_without_boundary(p) for p in self.match))
+
+
+def _without_boundary(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    if not pattern.pattern.startswith(r"\b"):
+        return None
+    try:
+        return re.compile(pattern.pattern[2:], pattern.flags)
+    except re.error:
+        return None
 
 
 @dataclass(frozen=True)
@@ -118,7 +141,9 @@ def find_red_flags(message: str, rules: tuple[Rule, ...] | None = None) -> list[
 
 
 def _first_affirmed_match(rule: Rule, text: str) -> str | None:
-    for pattern in rule.match:
+    for pattern, quick in zip(rule.match, rule.quick, strict=True):
+        if quick is not None and quick.search(text) is None:
+            continue
         for match in pattern.finditer(text):
             if _negated(text, match.start()):
                 continue

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from dataclasses import replace
 
-from psoasbot.triage import RedFlagFileError, default_rules, find_red_flags, parse_rules
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from psoasbot.triage import RedFlagFileError, Rule, default_rules, find_red_flags, parse_rules
 
 POSITIVE = [
     # cauda equina: bladder and bowel
@@ -154,3 +159,43 @@ def test_huge_message_is_scanned_quickly_and_safely() -> None:
 def test_malformed_rules_name_the_line(text: str, error: str) -> None:
     with pytest.raises(RedFlagFileError, match=error.replace("[", r"\[").replace("]", r"\]")):
         parse_rules(text)
+
+
+def _slow_rules() -> tuple[Rule, ...]:
+    """The shipped rules without their quick pre-checks: the reference behaviour."""
+    return tuple(replace(rule, quick=(None,) * len(rule.match)) for rule in default_rules())
+
+
+# Words and separators the rules are made of, so that generated messages often come close
+# to matching, or match.
+_WORDS = sorted(
+    {w for rule in default_rules() for p in rule.match for w in re.findall(r"[a-z']+", p.pattern)}
+    | {"back", "pain", "hip", "no", "not", "bike", "years", "ago", "but", "i", "my"}
+)
+
+
+def test_quick_pre_checks_are_made_for_word_boundary_patterns() -> None:
+    rules = default_rules()
+    assert all(q is not None for rule in rules for q in rule.quick)
+    (rule,) = parse_rules("[x]\nreason: x\nmatch: \\bfoo\nmatch: (?<=a)b")
+    assert rule.quick[0] is not None and rule.quick[0].pattern == "foo"
+    assert rule.quick[1] is None
+
+
+@pytest.mark.parametrize("message", [m for m, _ in POSITIVE] + NEGATIVE)
+def test_quick_pre_checks_change_no_finding(message: str) -> None:
+    assert find_red_flags(message) == find_red_flags(message, _slow_rules())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_WORDS), st.sampled_from([" ", " ", ", ", ". ", "-", "", "\n"])),
+        max_size=30,
+    )
+)
+def test_quick_pre_checks_change_no_finding_on_generated_messages(
+    parts: list[tuple[str, str]],
+) -> None:
+    message = "".join(word + gap for word, gap in parts)
+    assert find_red_flags(message) == find_red_flags(message, _slow_rules())
