@@ -399,7 +399,12 @@ def _make_handler(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             if not match:
                 self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 return
-            params = _parse_params(url.query, body, self.headers.get("Content-Type", ""))
+            content_type = self.headers.get("Content-Type", "")
+            if body and not content_type.startswith(_BODY_TYPES):
+                # As Telegram does, a body that is not a form or JSON is not understood.
+                self._reply(400, {"ok": False, "error_code": 400, "description": content_type})
+                return
+            params = _parse_params(url.query, body, content_type)
             answer = api.handle(match.group(1), match.group(2), params)
             if answer is None:
                 self.close_connection = True  # hang up without a word
@@ -422,6 +427,9 @@ def _make_handler(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+_BODY_TYPES = ("application/x-www-form-urlencoded", "application/json", "multipart/form-data")
 
 
 def _parse_params(query: str, body: bytes, content_type: str) -> JSON:
