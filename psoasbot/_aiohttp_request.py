@@ -8,7 +8,7 @@ whole request by connect + write + read time-outs together.
 
 Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), as with
 httpx, looked up once per host: aiohttp's own `trust_env` looks them up again, and reads
-~/.netrc in a worker thread, for every request (a tenth of the bot's time under load).
+~/.netrc in a worker thread, for every request.
 """
 
 from __future__ import annotations

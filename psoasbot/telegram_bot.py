@@ -847,16 +847,6 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> BotConf
     )
 
 
-def _run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run the bot on uvloop where it is installed (not on Windows), else on asyncio's loop."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
-
-
 def main(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
     """Run `psoasbot telegram` until SIGINT or SIGTERM; return the exit status.
 
@@ -878,7 +868,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
         cache_dir = cache_dir_from_env(os.environ if environ is None else environ)
         assistant = Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
         application = build_application(config, assistant)
-        _run_loop(serve(application, config))
+        asyncio.run(serve(application, config))
     except PsoasbotError:
         raise
     except InvalidToken:

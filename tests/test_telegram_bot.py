@@ -894,18 +894,3 @@ def test_no_rate_limiter_stops_throttling_but_still_retries(off: bool) -> None:
     # ... but only the default holds sends to 30 a second and 20 a minute per group (a rate
     # of 0 is AIORateLimiter's documented "no limit": it then keeps no limiter at all).
     assert (limiter._base_limiter is None, limiter._group_max_rate == 0) == (off, off)
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows")
-def test_bot_runs_on_uvloop_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from psoasbot.telegram_bot import _run_loop
-
-    loops: list[str] = []
-
-    async def record() -> None:
-        loops.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
-
-    _run_loop(record())
-    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if it were not installed
-    _run_loop(record())
-    assert loops == ["uvloop", "asyncio"]
