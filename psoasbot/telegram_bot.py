@@ -91,9 +91,11 @@ COMMANDS = (
     ("start", "What this bot does and doesn't do"),
 )
 
-# Ranking takes milliseconds per question on the built-in corpus (about a hundred
-# passages), more on a bigger one: long enough to hold up every other chat, against about
-# 0.1 ms for the hop to a worker thread. Only a toy corpus is answered on the event loop.
+# Ranking takes about 0.3 ms a question on the built-in corpus (about a hundred passages)
+# and grows with the corpus (about 13 ms at 10,000 passages on rank-bm25), against about
+# 0.1 ms for the hop to a worker thread that keeps a big corpus from holding up every
+# other chat. Only a toy corpus is answered on the event loop; for the built-in one either
+# way gave the same replies a second in benchmarks/bench_bot_load.py.
 OFFLOAD_PASSAGES = 100
 # Telegram asks bots to show "typing..." only when a reply takes noticeably long; sending
 # it for an answer ready in milliseconds would double the requests per question.
