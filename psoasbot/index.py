@@ -160,8 +160,8 @@ class Index:
 
     def _make_engine(self, name: str, passages: Iterable[Passage]) -> Engine:
         if name == "bm25s":
-            # At a million passages, mapping each word straight to its term's id saves a
-            # quarter of the build (see Analyzer.term_ids).
+            # At a million passages, mapping each word straight to its term's id saves
+            # a fifth of the build (see Analyzer.term_ids).
             engine = _bm25s_engine_class()
             vocabulary = engine.new_vocabulary()
             ids = self._index_terms(passages, self.analyzer.term_ids(vocabulary))
