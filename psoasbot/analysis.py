@@ -151,10 +151,8 @@ class Analyzer:
         self._setup()
 
     def _setup(self) -> None:
-        stem = _stemmer(self.stemmer_name)
-        self._stem = _StemCache(stem).__getitem__
         # Token -> term, "" for a stopword: one dict lookup a token, looped in C.
-        self._term = _StemCache(stem, load_stopwords()).__getitem__
+        self._term = _StemCache(_stemmer(self.stemmer_name), load_stopwords()).__getitem__
 
     def terms(self, text: str) -> list[str]:
         """Return the stemmed, stopword-free terms of `text`, in order."""
@@ -172,12 +170,8 @@ class Analyzer:
         lookup = _IdCache(self._term, vocabulary).__getitem__
         return lambda text: list(filter(None, map(lookup, tokenize(normalize(text)))))
 
-    def stem(self, word: str) -> str:
-        """Stem one already-normalised word."""
-        return self._stem(word)
-
     def __getstate__(self) -> dict[str, object]:
-        # The stemmer and its caches are rebuilt on unpickling (the index cache stores an
+        # The stemmer and its cache are rebuilt on unpickling (the index cache stores an
         # Analyzer); pickling them would store every word seen so far.
         return {"stemmer_name": self.stemmer_name}
 

@@ -878,19 +878,16 @@ def main(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
             f"Telegram rejected the token; check {TOKEN_VARIABLE} (or --token-file) holds the "
             "whole token @BotFather gave you, or get a new one there with /token"
         ) from None
-    except BadRequest as exc:
-        raise TelegramBotError(
-            redactor.redact(f"Telegram refused to start the bot: {exc.message}")
-        ) from None
-    except NetworkError as exc:
-        where = urlsplit(config.base_url).netloc or config.base_url
-        raise TelegramBotError(
-            redactor.redact(
-                f"cannot reach the Telegram Bot API at {where} ({exc.message}); check the "
-                f"network, or {API_URL_VARIABLE}"
-            )
-        ) from None
     except TelegramError as exc:
+        # BadRequest is a NetworkError to python-telegram-bot, but Telegram did answer it.
+        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+            where = urlsplit(config.base_url).netloc or config.base_url
+            raise TelegramBotError(
+                redactor.redact(
+                    f"cannot reach the Telegram Bot API at {where} ({exc.message}); check "
+                    f"the network, or {API_URL_VARIABLE}"
+                )
+            ) from None
         raise TelegramBotError(
             redactor.redact(f"Telegram refused to start the bot: {exc.message}")
         ) from None
