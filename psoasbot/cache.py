@@ -98,7 +98,8 @@ def load_or_build(
     """
     if cache_dir is None:
         return build()
-    key = cache_key(folder, engine, settings)
+    corpus = corpus_fingerprint(folder)
+    key = cache_key(folder, engine, settings, corpus)
     path = cache_dir / f"index-{_slot(folder, engine, settings)}.pickle"
     found = _load(path, key)
     if found is not _MISS:
@@ -108,16 +109,21 @@ def load_or_build(
     built = build()
     # A document edited while the index was being built: the index may hold either
     # version, so it is stored under no key.
-    if cache_key(folder, engine, settings) == key:
+    if corpus_fingerprint(folder) == corpus:
         _store(path, key, built)
     return built
 
 
-def cache_key(folder: Path, engine: str, settings: IndexSettings) -> bytes:
-    """Return the SHA-256 of everything an index built from `folder` depends on."""
+def cache_key(
+    folder: Path, engine: str, settings: IndexSettings, corpus: str | None = None
+) -> bytes:
+    """Return the SHA-256 of everything an index built from `folder` depends on.
+
+    `corpus` is the folder's `corpus_fingerprint`, when the caller already has it.
+    """
     parts = {
         "format": FORMAT_VERSION,
-        "corpus": corpus_fingerprint(folder),
+        "corpus": corpus_fingerprint(folder) if corpus is None else corpus,
         "engine": engine,
         "settings": settings.to_dict(),
         "code": code_fingerprint(),
@@ -201,7 +207,8 @@ def _load(path: Path, key: bytes) -> object:
         return _MISS
     with file:
         try:
-            if not _trusted(os.fstat(file.fileno())):
+            stat = os.fstat(file.fileno())
+            if not _trusted(stat):
                 return _MISS
             header = file.read(_HEADER.size)
             if len(header) != _HEADER.size:
@@ -209,7 +216,7 @@ def _load(path: Path, key: bytes) -> object:
             magic, key_hash, size, payload_hash = _HEADER.unpack(header)
             if magic != MAGIC or key_hash != key:
                 return _MISS
-            if os.fstat(file.fileno()).st_size != _HEADER.size + size:
+            if stat.st_size != _HEADER.size + size:
                 return _MISS
             if _sha256(file) != payload_hash:
                 return _MISS
