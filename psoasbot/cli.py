@@ -11,7 +11,7 @@ import io
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
 from psoasbot import __version__
@@ -106,14 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--json", action="store_true", help="print JSON")
     sources.set_defaults(handler=cmd_sources)
 
-    for register in _EXTRA_COMMANDS:
-        register(commands, retrieval)
+    # Each of these imports its module only when run, so `psoasbot ask` never loads them.
+    _register_eval(commands, retrieval)
+    _register_telegram(commands, retrieval)
     return parser
-
-
-# Front-ends with heavier dependencies register their sub-command here; each imports its
-# own module only when run, so `psoasbot ask` never loads them.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.handler(args, parser))
+        return int(args.handler(args))
     except PsoasbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -160,7 +156,7 @@ def load_assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
 
 
-def cmd_ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def cmd_ask(args: argparse.Namespace) -> int:
     from psoasbot.render import to_json, to_text
 
     words = args.question
@@ -169,9 +165,8 @@ def cmd_ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         question = " ".join(words)
         if not question.strip():
             _usage_error(
-                parser, "ask", "the question is empty; ask something like 'why is my psoas tight?'"
+                "ask", "the question is empty; ask something like 'why is my psoas tight?'"
             )
-        questions: Sequence[str] = [question]
     assistant = load_assistant(args)
     color = _use_color(sys.stdout)
     width = _width()
@@ -193,11 +188,11 @@ def cmd_ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             answer(line)
             first = False
         return 0
-    answer(questions[0])
+    answer(question)
     return 0
 
 
-def cmd_chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def cmd_chat(args: argparse.Namespace) -> int:
     from psoasbot.render import to_text
 
     try:
@@ -230,7 +225,7 @@ def cmd_chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print()
 
 
-def cmd_sources(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def cmd_sources(args: argparse.Namespace) -> int:
     import json
 
     from psoasbot.render import sources_to_text
@@ -243,7 +238,7 @@ def cmd_sources(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return 0
 
 
-def _usage_error(parser: argparse.ArgumentParser, command: str, message: str) -> None:
+def _usage_error(command: str, message: str) -> None:
     print(f"usage: psoasbot {command} [-h] ...", file=sys.stderr)
     print(f"Error: {message}", file=sys.stderr)
     raise SystemExit(2)
@@ -288,7 +283,7 @@ def _register_eval(
         description=(
             "Score a labelled question set: S@1, S@3, MRR@5, false abstention, out-of-scope "
             "abstention, red-flag recall and false alarms, then the misses. Passages are "
-            "retrieved with k=5 whatever -k says, since MRR@5 needs five."
+            "retrieved with k=5 at least (MRR@5 needs five), or -k if it is larger."
         ),
     )
     evaluate.add_argument("file", help="the question set, one JSON object per line")
@@ -296,7 +291,7 @@ def _register_eval(
     evaluate.set_defaults(handler=cmd_eval)
 
 
-def cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
     from psoasbot.evaluation import EVAL_K, evaluate, load_items, report_to_text
@@ -308,9 +303,6 @@ def cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     else:
         print(report_to_text(report))
     return 0
-
-
-_EXTRA_COMMANDS.append(_register_eval)
 
 
 def _register_telegram(
@@ -383,7 +375,7 @@ def _port(text: str) -> int:
     return port
 
 
-def cmd_telegram(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def cmd_telegram(args: argparse.Namespace) -> int:
     try:
         from psoasbot import telegram_bot
     except ModuleNotFoundError as exc:
@@ -396,6 +388,3 @@ def cmd_telegram(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         )
         return 1
     return telegram_bot.main(args)
-
-
-_EXTRA_COMMANDS.append(_register_telegram)
