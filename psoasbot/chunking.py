@@ -109,7 +109,7 @@ def _units(blocks: Iterable[Block], max_words: int) -> list[_Unit]:
             else:
                 items[0] = _Unit(items[0].text, items[0].words, "\n\n")
             whole = sum(u.words for u in items)
-            if whole <= max_words * 4 // 3:
+            if whole <= _stretched(max_words):
                 units.append(_Unit("\n".join(u.text for u in items), whole, items[0].sep))
             else:
                 units.extend(items)
@@ -117,6 +117,11 @@ def _units(blocks: Iterable[Block], max_words: int) -> list[_Unit]:
         for i, sentence in enumerate(split_sentences(block.text)):
             units.append(_Unit(sentence, _count(sentence), "\n\n" if i == 0 else " "))
     return units
+
+
+def _stretched(max_words: int) -> int:
+    """How long a passage may grow to keep a list whole or take in a short remainder."""
+    return max_words * 4 // 3
 
 
 def _count(text: str) -> int:
@@ -127,21 +132,20 @@ def _pack(units: list[_Unit], min_words: int, max_words: int) -> list[str]:
     groups: list[list[_Unit]] = []
     words = 0
     for unit in units:
-        if groups and (
-            words + unit.words > max_words or (unit.starts_block and words >= min_words)
+        if (
+            not groups
+            or words + unit.words > max_words
+            or (unit.starts_block and words >= min_words)
         ):
             groups.append([unit])
             words = unit.words
-        elif groups:
+        else:
             groups[-1].append(unit)
             words += unit.words
-        else:
-            groups.append([unit])
-            words = unit.words
     # A short remainder reads badly alone: give it to the passage before, if it fits.
     if len(groups) > 1:
         last = sum(u.words for u in groups[-1])
         before = sum(u.words for u in groups[-2])
-        if last < min_words // 2 and before + last <= max_words * 4 // 3:
+        if last < min_words // 2 and before + last <= _stretched(max_words):
             groups[-2].extend(groups.pop())
     return ["".join((u.sep if i else "") + u.text for i, u in enumerate(group)) for group in groups]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from psoasbot.errors import CorpusError
 from psoasbot.models import Block, Document, Section
@@ -179,8 +180,9 @@ def _unquote(value: str) -> str:
     return value
 
 
-# A block before sectioning: ("heading", level, text) or ("paragraph"/"list", 0, text).
-_RawBlock = tuple[str, int, str, int]
+# A block before sectioning: ("heading", level, text, line) or ("paragraph"/"list", 0,
+# text, line).
+_RawBlock = tuple[Literal["heading", "paragraph", "list"], int, str, int]
 
 
 def _blocks(lines: list[str], start: int, plain_text: bool) -> list[_RawBlock]:
@@ -194,11 +196,10 @@ def _blocks(lines: list[str], start: int, plain_text: bool) -> list[_RawBlock]:
         nonlocal para, items
         if para:
             text = " ".join(para)
-            kind = "paragraph"
             if plain_text and len(para) == 1 and _looks_like_heading(text):
                 blocks.append(("heading", 2, text, para_line))
             else:
-                blocks.append((kind, 0, text, para_line))
+                blocks.append(("paragraph", 0, text, para_line))
             para = []
         if items:
             blocks.append(("list", 0, "\n".join(f"- {item}" for item in items), list_line))
@@ -272,8 +273,6 @@ def _sections(blocks: list[_RawBlock]) -> list[Section]:
                 stack.pop()
             stack.append((level, text))
         else:
-            current.append(
-                Block(kind="list" if kind == "list" else "paragraph", text=text, line=line)
-            )
+            current.append(Block(kind=kind, text=text, line=line))
     close()
     return sections

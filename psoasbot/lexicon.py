@@ -39,7 +39,7 @@ def parse_entries(text: str, name: str = "lexicon.tsv") -> list[Entry]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        cols = raw.rstrip("\n").split("\t")
+        cols = raw.split("\t")
         if len(cols) != 3:
             raise LexiconFileError(
                 f"{name} line {number}: expected 3 tab-separated columns, found {len(cols)}"
@@ -48,7 +48,7 @@ def parse_entries(text: str, name: str = "lexicon.tsv") -> list[Entry]:
         if category not in CATEGORIES:
             raise LexiconFileError(f"{name} line {number}: unknown category {category!r}")
         phrases = tuple(p.strip() for p in cols[1].split("|") if p.strip())
-        terms = tuple(t for t in cols[2].replace(",", " ").split() if t)
+        terms = tuple(cols[2].replace(",", " ").split())
         if not phrases or not terms:
             raise LexiconFileError(f"{name} line {number}: needs lay phrases and article terms")
         entries.append(Entry(category, phrases, terms, number))
