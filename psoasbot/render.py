@@ -62,28 +62,18 @@ def _wrap_block(text: str, width: int, indent: str) -> str:
     """Wrap a passage, keeping its paragraphs and list items on lines of their own."""
     lines: list[str] = []
     for line in text.split("\n"):
-        if not line:
-            lines.append("")
-        elif line.startswith("- "):
-            lines.append(
-                textwrap.fill(
-                    line,
-                    width,
-                    initial_indent=indent,
-                    subsequent_indent=indent + "  ",
-                    break_on_hyphens=False,
-                )
+        hang = "  " if line.startswith("- ") else ""  # a list item's lines under its text
+        lines.append(
+            textwrap.fill(
+                line,
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent + hang,
+                break_on_hyphens=False,
             )
-        else:
-            lines.append(
-                textwrap.fill(
-                    line,
-                    width,
-                    initial_indent=indent,
-                    subsequent_indent=indent,
-                    break_on_hyphens=False,
-                )
-            )
+            if line
+            else ""
+        )
     return "\n".join(lines)
 
 
@@ -264,9 +254,10 @@ def _split_line(line: str, budget: int, first_budget: int) -> list[str]:
             atom = atoms[end]
             after = _track_tags(tags, atom)
             closing = sum(len(name) + 3 for name, _ in after)
-            if end > start and length + telegram_length(atom) + closing > limit:
+            size = telegram_length(atom)
+            if end > start and length + size + closing > limit:
                 break
-            length += telegram_length(atom)
+            length += size
             tags = after
             end += 1
             if atom.startswith("<") and not atom.startswith("</"):

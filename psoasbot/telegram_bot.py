@@ -16,8 +16,9 @@ messages and @mentions of it, and ignores all other chatter.
 
 Each handled update is logged as one line: chat type, handler, outcome and latency. What
 people write is health information, so it is logged only with --log-text; the bot token
-is never logged (httpx logs request URLs, which contain it: that logger is set to WARNING
-and every log record is redacted anyway). This is the only module that imports telegram.
+is never logged (every log record is redacted, and httpx, python-telegram-bot's own HTTP
+client, which logs request URLs, is kept at WARNING should it ever be used). This is the
+only module that imports telegram.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import html
 import logging
 import math
 import os
@@ -62,7 +64,7 @@ from telegram.ext import (
 
 from psoasbot._aiohttp_request import AiohttpRequest
 from psoasbot.answer import DISCLAIMER
-from psoasbot.errors import PsoasbotError, QueryError
+from psoasbot.errors import PsoasbotError
 from psoasbot.index import DEFAULT_K
 from psoasbot.models import Answer, Source
 from psoasbot.render import (
@@ -101,10 +103,10 @@ OFFLOAD_PASSAGES = 100
 # it for an answer ready in milliseconds would double the requests per question.
 TYPING_AFTER = 0.5
 # Updates handled at once. 16 replies in flight at Telegram's usual 0.3 s a request is
-# about 50 a second, above the 30 it allows. More only slows the bot down: httpcore's
-# connection pool scans every open connection for each request, and concurrent requests
-# race for the same idle one (encode/httpcore#822). PTB's default of 256 made a fifth fewer
-# replies a second, at 3.7 times the p99 latency, in benchmarks/bench_bot_load.py.
+# about 50 a second, above the 30 it allows. More only slowed the bot down on PTB's httpx
+# transport, whose connection pool scans every open connection for each request
+# (encode/httpcore#822): PTB's default of 256 made a fifth fewer replies a second, at 3.7
+# times the p99 latency, in benchmarks/bench_bot_load.py.
 CONCURRENT_UPDATES = 16
 # Connections for sends (getUpdates has its own one): room for every update in progress
 # to send its reply and a chat action at once, plus start-up and retries.
@@ -421,11 +423,7 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
     done, _ = await asyncio.wait({asking}, timeout=state.config.typing_after)
     if not done:
         await _typing(message)
-    try:
-        answer = await asking
-    except QueryError:
-        await _send(message, [EMPTY_MENTION])
-        return "usage"
+    answer = await asking  # the handlers pass only text with something in it
     footer = telegram_disclaimer(answer.disclaimer)
     await _send(message, to_telegram_html(answer), footer)
     outcome = "urgent" if answer.urgent else answer.status
@@ -484,9 +482,9 @@ async def _send(
             await _send(message, resplit_telegram_html(part, footer, smaller), footer, smaller)
 
 
-async def _reply(message: Message, html: str) -> None:
+async def _reply(message: Message, text: str) -> None:
     await message.reply_text(
-        html,
+        text,
         parse_mode=ParseMode.HTML,
         link_preview_options=_NO_PREVIEW,
         reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
@@ -513,21 +511,18 @@ def _without_mention(text: str, username: str) -> str:
 
 
 def _how_to_ask(username: str) -> str:
+    mention = html.escape(username, quote=False)
     return (
         "<b>How to ask</b>\n"
         "Send me your question as a message, for example:\n"
         f"<i>{EXAMPLE_QUESTION}</i>\n"
-        f"In a group, write /ask and your question, mention @{_escape(username)}, or reply "
+        f"In a group, write /ask and your question, mention @{mention}, or reply "
         "to one of my messages."
     )
 
 
 def _articles(count: int) -> str:
     return f"{count} article" if count == 1 else f"{count} articles"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _kind(update: Update) -> str:
@@ -786,7 +781,7 @@ def configure_logging(level: str, redactor: TokenRedactor, log_text: bool) -> No
         handler.addFilter(redactor)
     logging.captureWarnings(True)
     numeric = logging.getLevelName(level)
-    # httpx logs every request URL at INFO, and a Bot API URL contains the token.
+    # httpx (if used) logs every request URL at INFO, and a Bot API URL holds the token.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # tornado logs a line per webhook request; the bot logs its own line per update.
@@ -855,7 +850,8 @@ def main(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
     Raises:
         TelegramBotError: the bot cannot start (the CLI prints it as `Error: ...`).
     """
-    config = config_from(args, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    config = config_from(args, environ)
     # Opt in to python-telegram-bot's coming time periods as timedelta: otherwise its own
     # RetryAfter warns of the change at every flood-control answer from Telegram.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -867,7 +863,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> 
         from psoasbot.answer import Assistant
         from psoasbot.cache import cache_dir_from_env
 
-        cache_dir = cache_dir_from_env(os.environ if environ is None else environ)
+        cache_dir = cache_dir_from_env(environ)
         assistant = Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
         application = build_application(config, assistant)
         asyncio.run(serve(application, config))
