@@ -13,76 +13,74 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-from unittest import mock
 
-import psoasbot.answer
-from psoasbot.answer import Assistant, QuerySettings
+from psoasbot import Assistant, IndexSettings, QuerySettings, ScopeSettings
 from psoasbot.evaluation import Report, evaluate, load_items
-from psoasbot.index import IndexSettings
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "dev.jsonl"
-FULL_INDEX = IndexSettings()
-FULL_QUERY = QuerySettings()
-
-# The index settings before any tuning: plain BM25 over paragraph-sized passages.
-PLAIN_INDEX = IndexSettings(k1=1.2, b=0.75, heading_weight=2, title_weight=1, title_boost=0.0)
-PLAIN_QUERY = QuerySettings(lexicon=False, min_confidence=0.0, diversity=False)
 
 
-def variants() -> list[tuple[str, IndexSettings, QuerySettings, bool]]:
-    """(label, index settings, query settings, triage on?) for each row."""
-    i, q = FULL_INDEX, FULL_QUERY
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One row: the settings an assistant is built with."""
+
+    label: str
+    index: IndexSettings = IndexSettings()
+    query: QuerySettings = QuerySettings()
+    scope: ScopeSettings = ScopeSettings()
+    triage: bool = True
+
+
+# The settings before any tuning: plain BM25 over paragraph-sized passages.
+PLAIN = Variant(
+    "plain BM25 (k1 1.2, b 0.75, headings x2, title x1): no lexicon, threshold or triage",
+    IndexSettings(k1=1.2, b=0.75, heading_weight=2, title_weight=1, title_boost=0.0),
+    QuerySettings(lexicon=False, diversity=False),
+    ScopeSettings(min_confidence=0.0),
+    triage=False,
+)
+
+
+def variants() -> list[Variant]:
+    """Each row of the table: "psoasbot as shipped" with one thing changed."""
+    i, q, s = IndexSettings(), QuerySettings(), ScopeSettings()
     r = dataclasses.replace
     return [
-        (
-            "plain BM25 (k1 1.2, b 0.75, headings x2, title x1): no lexicon, threshold or triage",
-            PLAIN_INDEX,
-            PLAIN_QUERY,
-            False,
-        ),
-        ("psoasbot as shipped", i, q, True),
-        ("- lay-term lexicon", i, r(q, lexicon=False), True),
-        ("  expansion weight 0.3", i, r(q, expansion_weight=0.3), True),
-        ("  expansion weight 1.0", i, r(q, expansion_weight=1.0), True),
-        ("- headings (weight 0)", r(i, heading_weight=0), q, True),
-        ("  headings x2", r(i, heading_weight=2), q, True),
-        ("- title field (title_boost 0)", r(i, title_boost=0.0), q, True),
-        (
+        PLAIN,
+        Variant("psoasbot as shipped"),
+        Variant("- lay-term lexicon", query=r(q, lexicon=False)),
+        Variant("  expansion weight 0.3", query=r(q, expansion_weight=0.3)),
+        Variant("  expansion weight 1.0", query=r(q, expansion_weight=1.0)),
+        Variant("- headings (weight 0)", index=r(i, heading_weight=0)),
+        Variant("  headings x2", index=r(i, heading_weight=2)),
+        Variant("- title field (title_boost 0)", index=r(i, title_boost=0.0)),
+        Variant(
             "  title as text x1 instead of the title field",
-            r(i, title_weight=1, title_boost=0.0),
-            q,
-            True,
+            index=r(i, title_weight=1, title_boost=0.0),
         ),
-        ("  k1 1.2, b 0.75", r(i, k1=1.2, b=0.75), q, True),
-        ("  k1 2.0, b 0.9", r(i, k1=2.0, b=0.9), q, True),
-        ("  smaller passages (25-80 words)", r(i, min_words=25, max_words=80), q, True),
-        ("  larger passages (60-160 words)", r(i, min_words=60, max_words=160), q, True),
-        ("+ pseudo-relevance feedback (3 terms x 0.3)", i, r(q, feedback_terms=3), True),
-        ("+ best-sentence re-ranking (weight 1)", i, r(q, sentence_weight=1.0), True),
-        ("- diversity", i, r(q, diversity=False), True),
-        (
+        Variant("  k1 1.2, b 0.75", index=r(i, k1=1.2, b=0.75)),
+        Variant("  k1 2.0, b 0.9", index=r(i, k1=2.0, b=0.9)),
+        Variant("  smaller passages (25-80 words)", index=r(i, min_words=25, max_words=80)),
+        Variant("  larger passages (60-160 words)", index=r(i, min_words=60, max_words=160)),
+        Variant("- diversity", query=r(q, diversity=False)),
+        Variant(
             "- abstention threshold (no_match only when nothing matches)",
-            i,
-            r(q, min_confidence=0.0),
-            True,
+            scope=r(s, min_confidence=0.0),
         ),
-        ("  threshold 0.30", i, r(q, min_confidence=0.30), True),
-        ("  threshold 0.45", i, r(q, min_confidence=0.45), True),
-        ("- red-flag triage", i, q, False),
+        Variant("  threshold 0.30", scope=r(s, min_confidence=0.30)),
+        Variant("  threshold 0.45", scope=r(s, min_confidence=0.45)),
+        Variant("- red-flag triage", triage=False),
     ]
 
 
 def run(path: Path) -> list[tuple[str, Report]]:
     items = load_items(path)
     rows = []
-    for label, index_settings, query_settings, triage in variants():
-        assistant = Assistant.from_corpus(settings=index_settings, query_settings=query_settings)
-        if triage:
-            report = evaluate(assistant, items)
-        else:
-            with mock.patch.object(psoasbot.answer, "find_red_flags", return_value=[]):
-                report = evaluate(assistant, items)
-        rows.append((label, report))
+    for v in variants():
+        assistant = Assistant.from_corpus(
+            settings=v.index, query_settings=v.query, scope_settings=v.scope, triage=v.triage
+        )
+        rows.append((v.label, evaluate(assistant, items)))
     return rows
 
 

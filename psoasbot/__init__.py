@@ -10,6 +10,8 @@ from psoasbot.answer import DISCLAIMER, Assistant
 from psoasbot.errors import CorpusError, EngineError, PsoasbotError, QueryError
 from psoasbot.index import IndexSettings
 from psoasbot.models import Answer, Document, Hit, Passage, Source
+from psoasbot.retrieval import QuerySettings
+from psoasbot.scope import ScopeSettings
 
 __version__ = "0.1.0"
 
@@ -24,7 +26,9 @@ __all__ = [
     "IndexSettings",
     "Passage",
     "PsoasbotError",
+    "QuerySettings",
     "QueryError",
+    "ScopeSettings",
     "Source",
     "__version__",
 ]

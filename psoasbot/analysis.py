@@ -80,12 +80,8 @@ def load_stopwords() -> frozenset[str]:
     )
 
 
-def make_stemmer(name: StemmerName) -> Callable[[str], str]:
-    """Return a cached stemming function; both nltk stemmers need no downloaded data."""
-    return _StemCache(_stemmer(name)).__getitem__
-
-
 def _stemmer(name: StemmerName) -> Callable[[str], str]:
+    """Return the named stemming function; both nltk stemmers need no downloaded data."""
     if name == "none":
         return str
     if name == "snowball":
@@ -109,7 +105,7 @@ class _StemCache(dict[str, str]):
 
     MAX_WORDS = 1 << 19
 
-    def __init__(self, stem: Callable[[str], str], stopwords: frozenset[str] = frozenset()):
+    def __init__(self, stem: Callable[[str], str], stopwords: frozenset[str]) -> None:
         super().__init__()
         self._stem = stem
         self._stopwords = stopwords

@@ -6,8 +6,8 @@ rebuilt (and overwritten) otherwise:
 - it is a regular file owned by the current user and writable by no one else;
 - it starts with psoasbot's magic bytes and a header naming the key it was built for: the
   content of every document of the corpus (names and bytes), the index settings, the
-  engine, psoasbot's version, a hash of psoasbot's own code and data files (so a change of
-  analysis, chunking or lexicon invalidates it), and the versions of Python, numpy, nltk
+  engine, a hash of psoasbot's own code and data files (so a new version, or a change of
+  analysis, chunking or lexicon, invalidates it), and the versions of Python, numpy, nltk
   and the engine's library;
 - its payload has the size and the SHA-256 the header gives: checked before unpickling, so
   a truncated or corrupt file is never unpickled.
@@ -152,12 +152,14 @@ def corpus_fingerprint(folder: Path) -> str:
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """Hash psoasbot's version and its own code and data files."""
-    import psoasbot
+    """Hash psoasbot's own code and data files (its version, in __init__.py, among them)."""
+    return package_fingerprint(Path(__file__).resolve().parent)
 
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256(psoasbot.__version__.encode())
-    files = sorted(package.glob("*.py")) + sorted(p for p in package.glob("data/**/*"))
+
+def package_fingerprint(package: Path) -> str:
+    """Hash the names and bytes of a package folder's *.py files and its data/ folder."""
+    digest = hashlib.sha256()
+    files = sorted(package.rglob("*.py")) + sorted(p for p in package.glob("data/**/*"))
     for file in files:
         if file.is_file():
             digest.update(file.relative_to(package).as_posix().encode() + b"\0")

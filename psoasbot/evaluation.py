@@ -1,8 +1,10 @@
-"""Score an assistant on a labelled question set (the rule of ../shared/eval/README.md).
+"""Score an assistant on a labelled question set (`psoasbot eval FILE.jsonl`).
 
-A returned passage *contains* a gold string when, after both are normalised (NFKC,
-lowercase, tokens matching [a-z0-9]+), the gold's tokens occur contiguously in the
-passage's tokens.
+A question set is JSON Lines: one object a line with an `id`, a `kind` (answerable,
+out_of_scope or red_flag), the `question`, and for an answerable one its `gold` strings
+(tests/data/dev.jsonl is one). A returned passage *contains* a gold string when, after
+both are normalised (NFKC, lowercase, tokens matching [a-z0-9]+), the gold's tokens occur
+contiguously in the passage's tokens. docs/quality.md explains each metric.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The BM25 index over passages: build once, then search(query, k) -> list[Hit]."""
+"""The BM25 index over passages: build once, then search(query, k) -> list[Hit].
+
+`Index.search` is plain BM25 (with the headings and the title field): what a question is
+turned into, how candidates are picked and when the articles cover a question are decided
+above it, in retrieval.py and scope.py.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from psoasbot._ranking import top_k
 from psoasbot.analysis import Analyzer, StemmerName
 from psoasbot.chunking import MAX_WORDS, MIN_WORDS
-from psoasbot.errors import EngineError, QueryError
+from psoasbot.errors import CorpusError, EngineError, QueryError
 from psoasbot.models import Hit, Passage
 
 if TYPE_CHECKING:
@@ -24,6 +29,8 @@ ENGINES: tuple[EngineName, ...] = ("rank-bm25", "bm25s")
 DEFAULT_K = 3
 _TERMS_CACHE_SIZE = 4096
 T = TypeVar("T")
+# Text -> its index terms (str) or term ids (int), as an engine wants them.
+TermsOf = Callable[[str], list[T]]
 
 
 @dataclass(frozen=True)
@@ -83,10 +90,10 @@ class RankBM25Engine:
 
     VECTOR_CACHE_BYTES = 64 << 20
 
-    def __init__(self, corpus: Iterable[list[str]], settings: IndexSettings) -> None:
+    def __init__(self, corpus: Iterable[list[str]], k1: float, b: float) -> None:
         from rank_bm25 import BM25Plus
 
-        self._bm25 = BM25Plus(corpus, k1=settings.k1, b=settings.b, delta=0.0)
+        self._bm25 = BM25Plus(corpus, k1=k1, b=b, delta=0.0)
         self._vectors: dict[str, np.ndarray] = {}
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
@@ -117,12 +124,29 @@ class RankBM25Engine:
         return {**self.__dict__, "_vectors": {}}
 
 
-def make_engine(name: str, corpus: Iterable[list[str]], settings: IndexSettings) -> Engine:
-    """Build the named engine over the passages' index terms."""
+def make_engine(
+    name: str,
+    passage_terms: Callable[[TermsOf[Any]], Iterable[list[Any]]],
+    analyzer: Analyzer,
+    settings: IndexSettings,
+) -> Engine:
+    """Build the named engine over every passage's index terms.
+
+    Each engine reads the passages in the form it builds from fastest: `passage_terms`
+    is called once with a function from text to terms (rank-bm25) or to term ids (bm25s,
+    numbered as they come: at a million passages that saves a fifth of the build), and
+    streams one list a passage.
+
+    Raises:
+        EngineError: the engine is unknown or its extra is not installed.
+    """
     if name == "rank-bm25":
-        return RankBM25Engine(corpus, settings)
+        return RankBM25Engine(passage_terms(analyzer.terms), settings.k1, settings.b)
     if name == "bm25s":
-        return _bm25s_engine_class()(corpus, settings)
+        engine = _bm25s_engine_class()
+        vocabulary = engine.new_vocabulary()
+        ids = passage_terms(analyzer.term_ids(vocabulary))
+        return engine(ids, vocabulary, settings.k1, settings.b)
     raise EngineError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
 
 
@@ -154,23 +178,16 @@ class Index:
         self.titles: list[frozenset[str]] = []
         self._title_of = array("i")
         self._title_postings: dict[str, array[int]] = {}  # term -> ids of titles with it
-        self.engine = self._make_engine(engine, passages)
+        self.engine = make_engine(
+            engine,
+            lambda terms_of: self._index_terms(passages, terms_of),
+            self.analyzer,
+            self.settings,
+        )
         if not self.passages:
-            raise QueryError("there are no passages to index; the corpus has no text")
+            raise CorpusError("there are no passages to index; give it at least one passage")
 
-    def _make_engine(self, name: str, passages: Iterable[Passage]) -> Engine:
-        if name == "bm25s":
-            # At a million passages, mapping each word straight to its term's id saves
-            # a fifth of the build (see Analyzer.term_ids).
-            engine = _bm25s_engine_class()
-            vocabulary = engine.new_vocabulary()
-            ids = self._index_terms(passages, self.analyzer.term_ids(vocabulary))
-            return engine.from_term_ids(ids, vocabulary, self.settings)
-        return make_engine(name, self._index_terms(passages, self.analyzer.terms), self.settings)
-
-    def _index_terms(
-        self, passages: Iterable[Passage], terms_of: Callable[[str], list[T]]
-    ) -> Iterator[list[T]]:
+    def _index_terms(self, passages: Iterable[Passage], terms_of: TermsOf[T]) -> Iterator[list[T]]:
         """Stream each passage's terms (or term ids), keeping the passage: title and
         headings count too."""
         s = self.settings
@@ -197,10 +214,6 @@ class Index:
 
     def __len__(self) -> int:
         return len(self.passages)
-
-    def passage_terms(self, passage: Passage) -> set[str]:
-        """Return the set of terms a passage is indexed under."""
-        return set(self.term_set(passage))
 
     def term_set(self, passage: Passage) -> frozenset[str]:
         """Return the terms a passage is indexed under, as a shared frozenset."""
@@ -241,19 +254,18 @@ class Index:
         """Add the title field: each query term in a passage's article title adds
         `title_boost` times the most that term can add from the text, idf x (k1 + 1).
 
-        A title word no passage text has counts with the IDF of the rarest word.
+        A title word no passage text has counts as the rarest word (`idf_or_rarest`).
         """
         import numpy as np
 
         matched = [t for t in weights if t in self._title_postings]
         if not matched:
             return scores
-        top_idf = math.log(len(self.passages) + 1)
         ceiling = self.settings.title_boost * (self.settings.k1 + 1)
         title_scores = np.zeros(len(self.titles))
         for term in matched:
             ids = np.frombuffer(self._title_postings[term], dtype=np.int32)
-            title_scores[ids] += ceiling * weights[term] * (self.idf(term) or top_idf)
+            title_scores[ids] += ceiling * weights[term] * self.idf_or_rarest(term)
         return scores + title_scores[np.frombuffer(self._title_of, dtype=np.int32)]
 
     def query_weights(self, query: str | Mapping[str, float]) -> dict[str, float]:
@@ -275,7 +287,22 @@ class Index:
         return total
 
     def idf(self, term: str) -> float:
+        """Return the term's IDF, 0.0 for a term no passage has."""
         return self.engine.idf(term)
+
+    @property
+    def rarest_idf(self) -> float:
+        """The IDF of a term only one passage has, log((N + 1) / 1): the highest there is."""
+        return math.log(len(self.passages) + 1)
+
+    def idf_or_rarest(self, term: str) -> float:
+        """Return the term's IDF, or, for a term no passage has, the IDF of the rarest term.
+
+        Wherever a term's weight matters beyond BM25 (the title field, the share of a
+        question a passage matches), a word the passages never use counts as the rarest
+        word: it is the strongest sign that a question is about something else.
+        """
+        return self.engine.idf(term) or self.rarest_idf
 
 
 def check_k(k: int) -> None:

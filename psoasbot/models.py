@@ -64,7 +64,11 @@ class Passage:
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage with its retrieval score, as one entry of an answer."""
+    """A passage as it appears in an answer: the passage with its score and rank.
+
+    `Answer.passages` holds hits (the name readers of the answer and its JSON know): each
+    reads as its passage (`id`, `text`, `citation`) with a rank and a score added.
+    """
 
     passage: Passage
     score: float
@@ -99,7 +103,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a question gets back: passages in rank order, and always the disclaimer."""
+    """What a question gets back: passages in rank order, and always the disclaimer.
+
+    `passages` are `Hit`s, best first; `confidence` is the share of the question's
+    information the best passage matches (see scope.py), kept for evaluation.
+    """
 
     question: str
     status: Status

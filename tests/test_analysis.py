@@ -13,7 +13,6 @@ from psoasbot.analysis import (
     Analyzer,
     StemmerName,
     load_stopwords,
-    make_stemmer,
     normalize,
     tokenize,
 )
@@ -148,4 +147,4 @@ def test_stemmers_need_no_nltk_data(
 
 def test_unknown_stemmer() -> None:
     with pytest.raises(ValueError, match="^unknown stemmer 'lancaster'; use 'snowball', "):
-        make_stemmer("lancaster")  # type: ignore[arg-type]
+        Analyzer("lancaster")  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,6 @@ from conftest import write_corpus
 
 from psoasbot import Assistant, CorpusError, IndexSettings
 from psoasbot import cache as cache_module
-from psoasbot.answer import _build
 from psoasbot.cache import (
     _HEADER,
     MAGIC,
@@ -22,7 +22,9 @@ from psoasbot.cache import (
     cache_key,
     code_fingerprint,
     load_or_build,
+    package_fingerprint,
 )
+from psoasbot.pipeline import index_folder
 
 SETTINGS = IndexSettings()
 
@@ -153,17 +155,17 @@ def test_a_change_of_psoasbot_code_or_version_rebuilds(
     assert build.calls == 2
 
 
-def test_code_fingerprint_covers_code_and_data(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_code_fingerprint_covers_code_and_data(tmp_path: Path) -> None:
     import psoasbot
 
-    before = code_fingerprint()
-    code_fingerprint.cache_clear()
-    monkeypatch.setattr(psoasbot, "__version__", "99.0")
-    try:
-        assert code_fingerprint() != before
-    finally:
-        code_fingerprint.cache_clear()
     package = Path(psoasbot.__file__).parent
+    copy = tmp_path / "psoasbot"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "_corpus"))
+    before = code_fingerprint()
+    assert package_fingerprint(copy) == before
+    init = copy / "__init__.py"
+    init.write_text(init.read_text().replace(psoasbot.__version__, "99.0"))  # a new version
+    assert package_fingerprint(copy) != before
     files = {p.name for p in package.glob("*.py")} | {p.name for p in package.glob("data/*")}
     assert {"analysis.py", "chunking.py", "stopwords.txt"} <= files
 
@@ -368,12 +370,12 @@ def test_key_depends_on_every_part(tiny_corpus: Path) -> None:
 def test_assistant_from_the_cache_answers_the_same(
     tiny_corpus: Path, cache_dir: Path, engine: str
 ) -> None:
-    _build.cache_clear()
+    index_folder.cache_clear()
     built = Assistant.from_corpus(tiny_corpus, engine=engine, cache_dir=cache_dir)
     assert cache_file(cache_dir).exists()
-    _build.cache_clear()  # as in a new process
+    index_folder.cache_clear()  # as in a new process
     loaded = Assistant.from_corpus(tiny_corpus, engine=engine, cache_dir=str(cache_dir))
-    _build.cache_clear()
+    index_folder.cache_clear()
     assert loaded.index is not built.index
     assert loaded.sources() == built.sources()
     for question in ["how do I kneel for the accordion stretch?", "lantern breath at night"]:

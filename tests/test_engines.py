@@ -5,13 +5,15 @@ from __future__ import annotations
 import pickle
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 
 from psoasbot import Assistant, EngineError, IndexSettings, Passage
 from psoasbot._bm25s_engine import BM25SEngine
+from psoasbot.analysis import Analyzer
 from psoasbot.chunking import chunk_all
 from psoasbot.corpus import load_corpus
 from psoasbot.index import Index, RankBM25Engine, make_engine
@@ -93,7 +95,7 @@ def test_same_idf_on_the_builtin_corpus(
     builtin_indexes: dict[str, Index], builtin_passages: list[Passage]
 ) -> None:
     slow, fast = builtin_indexes["rank-bm25"], builtin_indexes["bm25s"]
-    terms = {t for p in builtin_passages for t in slow.passage_terms(p)} | {"unknownword"}
+    terms = {t for p in builtin_passages for t in slow.term_set(p)} | {"unknownword"}
     assert {t: fast.idf(t) for t in terms} == {t: slow.idf(t) for t in terms}
 
 
@@ -196,8 +198,10 @@ def test_bm25s_engine_reads_the_passages_once() -> None:
         yield ["pebble", "walk"]
         yield ["lantern"]
 
-    engine = BM25SEngine(once(), IndexSettings())
-    expected = RankBM25Engine([["pebble", "walk"], ["lantern"]], IndexSettings())
+    vocabulary = BM25SEngine.new_vocabulary()
+    ids = ([vocabulary[term] for term in terms] for terms in once())
+    engine = BM25SEngine(ids, vocabulary, k1=1.5, b=0.5)
+    expected = RankBM25Engine([["pebble", "walk"], ["lantern"]], k1=1.5, b=0.5)
     assert engine.scores(["lantern"]).tolist() == expected.scores(["lantern"]).tolist()
     assert engine.scores(["lantern"])[1] > 0
 
@@ -210,9 +214,15 @@ def test_engines_survive_pickling(builtin_indexes: dict[str, Index], engine: str
         assert copy.search(question, 5) == index.search(question, 5)
 
 
+def one_passage(terms_of: Callable[[str], list[Any]]) -> list[list[Any]]:
+    """A corpus of one passage, "pebble", in the form the engine asks for."""
+    return [terms_of("pebble")]
+
+
 def test_engine_is_chosen_explicitly() -> None:
     passages = synthetic_passages(20)
-    assert isinstance(make_engine("rank-bm25", [["a"]], IndexSettings()), RankBM25Engine)
+    engine = make_engine("rank-bm25", one_passage, Analyzer(), IndexSettings())
+    assert isinstance(engine, RankBM25Engine)
     assert isinstance(Index(passages).engine, RankBM25Engine)  # the default
     assert isinstance(Index(passages, engine="bm25s").engine, BM25SEngine)
     assert Assistant.from_corpus(engine="bm25s").index.engine_name == "bm25s"
@@ -222,11 +232,11 @@ def test_unknown_engine() -> None:
     with pytest.raises(
         EngineError, match="^unknown engine 'lucene'; choose one of: rank-bm25, bm25s$"
     ):
-        make_engine("lucene", [], IndexSettings())
+        make_engine("lucene", one_passage, Analyzer(), IndexSettings())
 
 
 def test_bm25s_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "bm25s", None)
     monkeypatch.delitem(sys.modules, "psoasbot._bm25s_engine")
     with pytest.raises(EngineError, match=r"pip install 'psoasbot\[fast\]'"):
-        make_engine("bm25s", [["a"]], IndexSettings())
+        make_engine("bm25s", one_passage, Analyzer(), IndexSettings())

@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import write_corpus
 
-from psoasbot import DISCLAIMER, Assistant
+from psoasbot import DISCLAIMER, Assistant, QuerySettings, ScopeSettings
 from psoasbot.analysis import Analyzer
-from psoasbot.answer import NO_MATCH_NOTICE, QuerySettings
+from psoasbot.answer import NO_MATCH_NOTICE
 from psoasbot.corpus import builtin_corpus_path
 from psoasbot.evaluation import contains, evaluate, load_items
 from psoasbot.lexicon import Lexicon, LexiconFileError, default_lexicon, parse_entries
@@ -52,7 +51,8 @@ def test_dev_set_meets_the_target(dev_metrics: dict[str, float], metric: str) ->
 
 
 def test_lexicon_bridges_everyday_words(assistant: Assistant) -> None:
-    groups = assistant.query_groups("my hip flexor gets pins and needles and I can't poop")
+    question = "my hip flexor gets pins and needles and I can't poop"
+    groups = assistant.retriever.query(question).groups
     assert groups["hip"] == {"hip": 1.0, "psoa": 0.5, "iliopsoa": 0.5}
     assert groups["flexor"] == {"flexor": 1.0, "psoa": 0.5, "iliopsoa": 0.5}
     assert {"tingl", "numb"} <= set(groups["pin"]) and groups["pin"]["tingl"] == 0.5
@@ -69,7 +69,7 @@ def test_lexicon_bridges_everyday_words(assistant: Assistant) -> None:
     ids=["medication", "vaccine", "surgery"],
 )
 def test_lexicon_leaves_unrelated_topics_alone(assistant: Assistant, question: str) -> None:
-    groups = assistant.query_groups(question)
+    groups = assistant.retriever.query(question).groups
     assert all(set(alternatives) == {term} for term, alternatives in groups.items())
 
 
@@ -156,7 +156,7 @@ def test_no_match_says_so_and_lists_what_the_articles_cover(assistant: Assistant
     assert answer.status == "no_match"
     assert answer.notice == f"{NO_MATCH_NOTICE} They cover: {titles}."
     assert answer.disclaimer == DISCLAIMER
-    assert answer.confidence < QuerySettings().min_confidence
+    assert answer.confidence < ScopeSettings().min_confidence
 
 
 # --- diversity ----------------------------------------------------------------------
@@ -212,41 +212,3 @@ def test_ordinary_question_is_not_urgent(assistant: Assistant) -> None:
     assert answer.urgent is False
     assert answer.status == "answered"
     assert answer.notice is None
-
-
-# --- the optional mechanisms, off by default ------------------------------------------
-
-NEAR_FAR: dict[str, str | bytes] = {
-    "a.md": "---\ntitle: Alpha\n---\n## One\n\nThe walrus sleeps. Kelp and tides and sand and "
-    "shells and gulls and rocks and waves. The lighthouse stands far away.\n",
-    "b.md": "---\ntitle: Beta\n---\n## Two\n\nThe walrus naps beside the lighthouse at dusk.\n",
-}
-
-
-def test_best_sentence_reranking_favours_words_that_meet(tmp_path: Path) -> None:
-    folder = write_corpus(tmp_path / "c", NEAR_FAR)
-    plain = Assistant.from_corpus(folder, query_settings=QuerySettings(min_confidence=0.0))
-    reranked = Assistant.from_corpus(
-        folder, query_settings=QuerySettings(min_confidence=0.0, sentence_weight=2.0)
-    )
-    question = "walrus lighthouse walrus"
-    assert [h.id for h in reranked.ask(question).passages] == ["b#0", "a#0"]
-    assert {h.id for h in plain.ask(question).passages} == {"a#0", "b#0"}
-
-
-def test_pseudo_relevance_feedback_pulls_in_related_passages(tmp_path: Path) -> None:
-    folder = write_corpus(
-        tmp_path / "c",
-        {
-            "a.md": "---\ntitle: A\n---\n## A\n\nThe quokka eats ferns and saltbush.\n",
-            "b.md": "---\ntitle: B\n---\n## B\n\nSaltbush and ferns grow by the shore.\n",
-            "c.md": "---\ntitle: C\n---\n## C\n\nNothing here but gravel.\n",
-        },
-    )
-    settings = QuerySettings(min_confidence=0.0)
-    without = Assistant.from_corpus(folder, query_settings=settings)
-    with_feedback = Assistant.from_corpus(
-        folder, query_settings=QuerySettings(min_confidence=0.0, feedback_terms=2)
-    )
-    assert [h.id for h in without.ask("quokka").passages] == ["a#0"]
-    assert [h.id for h in with_feedback.ask("quokka").passages] == ["a#0", "b#0"]
