@@ -1,7 +1,8 @@
 """The command line: `psoasbot ask|chat|sources|eval|telegram`, a thin layer over the library.
 
-Each command builds an Assistant, calls one method and prints the result. Library errors
-become `Error: ...` on stderr with exit status 1; usage mistakes exit 2.
+Each command builds its Assistant through `load_assistant`, calls one method and prints
+the result (rendered by render.py). Library errors become `Error: ...` on stderr with exit
+status 1; usage mistakes exit 2.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from psoasbot import __version__
 from psoasbot.errors import PsoasbotError
 from psoasbot.index import DEFAULT_K, ENGINES
+
+if TYPE_CHECKING:
+    from psoasbot.answer import Assistant
 
 EXAMPLES = """\
 examples:
@@ -140,7 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def load_assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def load_assistant(args: argparse.Namespace) -> Assistant:
+    """Build the assistant of a command from its --corpus and --engine, with the index cache.
+
+    Every command, the Telegram bot's too, gets its assistant here.
+    """
     import gc
 
     import nltk  # noqa: F401 - imported here, to be frozen below
@@ -226,13 +234,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    import json
-
-    from psoasbot.render import sources_to_text
+    from psoasbot.render import sources_to_json, sources_to_text
 
     sources = load_assistant(args).sources()
     if args.json:
-        print(json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2))
+        print(sources_to_json(sources))
     else:
         print(sources_to_text(sources, width=_width()))
     return 0
@@ -387,4 +393,4 @@ def cmd_telegram(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return telegram_bot.main(args)
+    return telegram_bot.main(args, lambda: load_assistant(args))

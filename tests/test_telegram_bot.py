@@ -40,7 +40,11 @@ from telegram.error import InvalidToken
 from psoasbot import DISCLAIMER, Assistant
 from psoasbot.answer import LONG_QUESTION_NOTICE
 from psoasbot.models import Answer, Hit, Passage, Source
-from psoasbot.telegram_bot import (
+from psoasbot.telegram_bot._logging import TokenRedactor
+from psoasbot.telegram_bot.app import RetryingRateLimiter, build_application, serve
+from psoasbot.telegram_bot.config import BotConfig, TelegramBotError, config_from, read_token
+from psoasbot.telegram_bot.limit import PerUserLimit
+from psoasbot.telegram_html import (
     APOLOGY,
     ASK_USAGE,
     COMMANDS,
@@ -48,15 +52,6 @@ from psoasbot.telegram_bot import (
     STALE_BUTTON,
     UNKNOWN_COMMAND,
     UNSUPPORTED,
-    BotConfig,
-    PerUserLimit,
-    RetryingRateLimiter,
-    TelegramBotError,
-    TokenRedactor,
-    build_application,
-    config_from,
-    read_token,
-    serve,
 )
 
 TOKEN = "123456789:AAHfakeTokenForTests_0123456789abcdef"

@@ -1,4 +1,4 @@
-"""The aiohttp request backend (psoasbot/_aiohttp_request.py) against the fake Bot API."""
+"""The aiohttp transport (psoasbot/telegram_bot/_transport.py) against the fake Bot API."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from psoasbot._aiohttp_request import AiohttpRequest
+from psoasbot.telegram_bot._transport import AiohttpRequest
 
 TOKEN = "123456789:AAHfakeTokenForAiohttp_0123456789abcdef"
 

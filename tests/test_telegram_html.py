@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psoasbot.models import Answer, Hit, Passage, Source
-from psoasbot.render import (
+from psoasbot.telegram_html import (
     TELEGRAM_MAX_CHARS,
     pack_telegram_html,
     resplit_telegram_html,
