@@ -73,7 +73,7 @@ def index_documents(
     passages = iter(chunk_all(remember(docs), settings.min_words, settings.max_words))
     first = next(passages, None)
     if first is None:
-        raise CorpusError(f"{where}: no text to answer from; add articles with text in them")
+        raise CorpusError(f"no text to answer from in {where}; add articles with text in them")
     index = Index(itertools.chain([first], passages), settings, engine)
     counts = Counter(p.doc_id for p in index.passages)
     sources = tuple(Source(d.id, d.title, d.source, counts[d.id], d.url, d.author) for d in seen)

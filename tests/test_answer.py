@@ -247,3 +247,12 @@ def test_from_documents(tiny_corpus: Path) -> None:
     assistant = Assistant.from_documents(load_corpus(tiny_corpus))
     assert [s.doc_id for s in assistant.sources()] == ["accordion", "lantern", "notes/pebble"]
     assert assistant.ask("lantern glow").passages[0].id == "lantern#0"
+
+
+def test_triage_can_be_turned_off(tiny_assistant: Assistant) -> None:
+    question = "since this morning I can't pee and my back hurts"
+    assert tiny_assistant.ask(question).urgent is True
+    untriaged = Assistant(tiny_assistant.index, tiny_assistant.sources(), triage=False)
+    answer = untriaged.ask(question)
+    assert (answer.urgent, answer.notice is not None) == (False, True)
+    assert answer.notice is not None and not answer.notice.startswith("Get medical help now.")

@@ -1,0 +1,46 @@
+"""pipeline.py: documents -> passages -> index, the sources it counts, and an empty corpus."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from psoasbot import Assistant, CorpusError, Document, IndexSettings, Source
+from psoasbot.corpus import load_corpus
+from psoasbot.pipeline import index_documents, index_folder
+
+EMPTY = Document("empty", "Nothing Here", "empty.md", ())
+
+
+def test_sources_count_each_documents_passages_in_corpus_order(tiny_corpus: Path) -> None:
+    built = index_documents([*load_corpus(tiny_corpus), EMPTY], "rank-bm25", IndexSettings())
+    assert built.sources == (
+        Source(
+            "accordion",
+            "The Accordion Stretch",
+            "accordion-source.txt",
+            3,
+            url="https://example.org/accordion",
+            author="Ada Lovelace",
+        ),
+        Source("lantern", "Lantern Breathing Basics", "lantern-source.txt", 2),
+        Source("notes/pebble", "Pebble Walking", "pebble.txt", 2),
+        Source("empty", "Nothing Here", "empty.md", 0),
+    )
+    assert len(built.index) == 7
+
+
+def test_documents_without_text_are_a_corpus_error_that_names_them() -> None:
+    message = "no text to answer from in corpus/; add articles with text in them"
+    with pytest.raises(CorpusError, match=f"^{re.escape(message)}$"):
+        index_documents([EMPTY], "rank-bm25", IndexSettings(), where="corpus/")
+    with pytest.raises(CorpusError, match="^no text to answer from in the documents given;"):
+        Assistant.from_documents([])
+
+
+def test_a_folder_is_indexed_once_per_process(tiny_corpus: Path) -> None:
+    first = index_folder(tiny_corpus.resolve(), "rank-bm25", IndexSettings(), None)
+    assert index_folder(tiny_corpus.resolve(), "rank-bm25", IndexSettings(), None) is first
+    assert Assistant.from_corpus(tiny_corpus).index is first.index
