@@ -20,6 +20,11 @@ itself: after --timeout seconds it reports what it has and the script exits with
 as it does when a reply is lost or the bot logs an error.
 
     .venv/bin/python benchmarks/bench_bot_load.py [--runs 3] [--burst] [--timeout 120]
+
+The bot talks to the Bot API through its aiohttp transport. `--transport httpx` runs it on
+python-telegram-bot's own HTTPXRequest instead (same pool sizes, or --httpx-pool N), and
+`--transport both` alternates the two, run by run (--runs pairs: the machine's load
+drifts), then prints each one's medians and their ratio.
 """
 
 from __future__ import annotations
@@ -238,9 +243,24 @@ def plan_questions(chats: int, per_chat: int) -> dict[int, list[str]]:
     return plan
 
 
-def bot_command(per_chat: int, extra: list[str]) -> list[str]:
+# Runs `psoasbot telegram` with python-telegram-bot's HTTPXRequest as the transport:
+# app.make_request is where the bot chooses it.
+HTTPX_BOT = """\
+import sys
+from telegram.request import HTTPXRequest
+from psoasbot.cli import main
+from psoasbot.telegram_bot import app
+pool = int(sys.argv.pop(1))
+app.make_request = lambda size: HTTPXRequest(connection_pool_size=pool or size)
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def bot_command(per_chat: int, extra: list[str], transport: str, httpx_pool: int) -> list[str]:
     limit = str(max(1, per_chat))  # every chat may ask all its questions within the minute
     options = ["--no-rate-limiter", "--per-user-limit", limit, *extra]
+    if transport == "httpx":
+        return [sys.executable, "-c", HTTPX_BOT, str(httpx_pool), "telegram", *options]
     return [sys.executable, "-m", "psoasbot", "telegram", *options]
 
 
@@ -273,7 +293,7 @@ def start_profiler(path: str | None, pid: int) -> subprocess.Popen[bytes] | None
     return profiler
 
 
-def one_run(args: argparse.Namespace, log_path: Path) -> Run:
+def one_run(args: argparse.Namespace, log_path: Path, transport: str) -> Run:
     plan = plan_questions(args.chats, args.per_chat)
     api = LoadAPI(TOKEN, plan, closed_loop=not args.burst)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSOASBOT_")}
@@ -287,7 +307,7 @@ def one_run(args: argparse.Namespace, log_path: Path) -> Run:
     run = api.run
     with api, open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            bot_command(args.per_chat, args.bot_args),
+            bot_command(args.per_chat, args.bot_args, transport, args.httpx_pool),
             env=env,
             cwd=ROOT,
             stdout=log,
@@ -361,6 +381,10 @@ def percentile(values: list[float], q: float) -> float:
     return values[max(0, math.ceil(q * len(values)) - 1)]
 
 
+# replies, replies/s, latency p50 and p99 (ms), RSS steady and peak (MB)
+Row = tuple[float, float, float, float, float, float]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs, each with a fresh bot")
@@ -372,6 +396,19 @@ def main() -> int:
         "--py-spy", metavar="PATH", help="profile the bot's load phase into PATH (collapsed)"
     )
     parser.add_argument(
+        "--transport",
+        choices=("aiohttp", "httpx", "both"),
+        default="aiohttp",
+        help="the bot's HTTP transport: its own (aiohttp), PTB's httpx, or both in turn",
+    )
+    parser.add_argument(
+        "--httpx-pool",
+        type=int,
+        default=0,
+        metavar="N",
+        help="httpx: connections per pool (default: the bot's own sizes, 64 and 1)",
+    )
+    parser.add_argument(
         "--bot-args", nargs=argparse.REMAINDER, default=[], help="more options for the bot"
     )
     args = parser.parse_args()
@@ -381,62 +418,80 @@ def main() -> int:
         f"{total} questions from {args.chats} chats ({mode}); load average "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
+    transports = ["aiohttp", "httpx"] if args.transport == "both" else [args.transport]
     failed = False
-    rows: list[tuple[float, float, float, float, float, float]] = []
+    rows: dict[str, list[Row]] = {transport: [] for transport in transports}
     with tempfile.TemporaryDirectory() as folder:
         for n in range(1, args.runs + 1):
-            run = one_run(args, Path(folder) / f"bot-{n}.log")
-            latencies = run.latencies_ms()
-            replies = run.replies()
-            lost = total - len(replies)
-            wrong = sum(not q.answered for q in replies)
-            row = (
-                float(len(replies)),
-                run.rate(),
-                percentile(latencies, 0.50),
-                percentile(latencies, 0.99),
-                run.steady_mb(),
-                run.peak_mb,
-            )
-            rows.append(row)
-            print(
-                f"run {n}: {summary(len(replies), total, row[1], row[2], row[3], (row[4], row[5]))}"
-            )
-            print(
-                f"       idle after warm-up {run.idle_mb:.0f} MB; max latency "
-                f"{max(latencies, default=0):.0f} ms; CPU bot {run.bot_cpu:.2f} s "
-                f"({run.bot_cpu / max(len(replies), 1) * 1000:.2f} ms/reply, "
-                f"{run.bot_system_cpu / max(run.bot_cpu, 1e-9):.0%} system), fake server "
-                f"{run.server_cpu:.2f} s; {run.updates_logged - 1} updates logged; "
-                f"{len(run.batches)} getUpdates batches of "
-                f"{statistics.mean(run.batches or [0]):.1f} questions on average; load "
-                f"average {os.getloadavg()[0]:.2f}"
-            )
-            problems = []
-            if run.timed_out:
-                problems.append(f"timed out after {args.timeout:.0f} s")
-            if lost:
-                problems.append(f"{lost} replies lost")
-            if wrong:
-                problems.append(f"{wrong} replies without an answer")
-            if run.log_errors:
-                problems.append(f"{len(run.log_errors)} errors logged: {run.log_errors[0]}")
-            if run.exit_status != 0:
-                problems.append(f"the bot exited with status {run.exit_status}")
-            if problems:
-                failed = True
-                print("       FAILED: " + "; ".join(problems))
-    medians = [statistics.median(column) for column in zip(*rows, strict=True)]
-    line = summary(
-        round(medians[0]), total, medians[1], medians[2], medians[3], (medians[4], medians[5])
-    )
-    print(f"median of {len(rows)}: {line}")
-    met = medians[1] >= TARGET_RATE and medians[5] <= TARGET_MB and not failed
+            # Each pair in turn starts with the other transport, so neither always runs
+            # first on a machine whose load drifts.
+            for transport in transports if n % 2 else transports[::-1]:
+                label = f"run {n}" + (f" {transport}" if len(transports) > 1 else "")
+                log_path = Path(folder) / f"bot-{transport}-{n}.log"
+                row, ok = report_run(one_run(args, log_path, transport), total, label, args)
+                rows[transport].append(row)
+                failed = failed or not ok
+    medians = {}
+    for transport, table in rows.items():
+        medians[transport] = m = [statistics.median(column) for column in zip(*table, strict=True)]
+        label = f"median of {len(table)}" + (f" {transport}" if len(transports) > 1 else "")
+        print(f"{label}: {summary(round(m[0]), total, m[1], m[2], m[3], (m[4], m[5]))}")
+    if len(transports) > 1:
+        fast, slow = medians["aiohttp"], medians["httpx"]
+        pairs = [a[1] / h[1] for a, h in zip(rows["aiohttp"], rows["httpx"], strict=True)]
+        print(
+            f"aiohttp / httpx: replies/s {fast[1] / slow[1]:.2f}x (median of pair ratios "
+            f"{statistics.median(pairs):.2f}x, {min(pairs):.2f}-{max(pairs):.2f}); latency "
+            f"p50 {fast[2] / slow[2]:.2f}x, p99 {fast[3] / slow[3]:.2f}x"
+        )
+    shipped = medians[transports[0]]
+    met = shipped[1] >= TARGET_RATE and shipped[5] <= TARGET_MB and not failed
     print(
-        f"target >= {TARGET_RATE:.0f} replies/s, no reply lost, <= {TARGET_MB:.0f} MB: "
-        + ("met" if met else "NOT met")
+        f"target >= {TARGET_RATE:.0f} replies/s, no reply lost, <= {TARGET_MB:.0f} MB "
+        f"({transports[0]}): " + ("met" if met else "NOT met")
     )
     return 1 if failed else 0
+
+
+def report_run(run: Run, total: int, label: str, args: argparse.Namespace) -> tuple[Row, bool]:
+    """Print a run's figures and problems; return its row and whether it had none."""
+    latencies = run.latencies_ms()
+    replies = run.replies()
+    lost = total - len(replies)
+    wrong = sum(not q.answered for q in replies)
+    row = (
+        float(len(replies)),
+        run.rate(),
+        percentile(latencies, 0.50),
+        percentile(latencies, 0.99),
+        run.steady_mb(),
+        run.peak_mb,
+    )
+    print(f"{label}: {summary(len(replies), total, row[1], row[2], row[3], (row[4], row[5]))}")
+    print(
+        f"       idle after warm-up {run.idle_mb:.0f} MB; max latency "
+        f"{max(latencies, default=0):.0f} ms; CPU bot {run.bot_cpu:.2f} s "
+        f"({run.bot_cpu / max(len(replies), 1) * 1000:.2f} ms/reply, "
+        f"{run.bot_system_cpu / max(run.bot_cpu, 1e-9):.0%} system), fake server "
+        f"{run.server_cpu:.2f} s; {run.updates_logged - 1} updates logged; "
+        f"{len(run.batches)} getUpdates batches of "
+        f"{statistics.mean(run.batches or [0]):.1f} questions on average; load "
+        f"average {os.getloadavg()[0]:.2f}"
+    )
+    problems = []
+    if run.timed_out:
+        problems.append(f"timed out after {args.timeout:.0f} s")
+    if lost:
+        problems.append(f"{lost} replies lost")
+    if wrong:
+        problems.append(f"{wrong} replies without an answer")
+    if run.log_errors:
+        problems.append(f"{len(run.log_errors)} errors logged: {run.log_errors[0]}")
+    if run.exit_status != 0:
+        problems.append(f"the bot exited with status {run.exit_status}")
+    if problems:
+        print("       FAILED: " + "; ".join(problems))
+    return row, not problems
 
 
 if __name__ == "__main__":
