@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from psoasbot import DISCLAIMER, Assistant, QuerySettings, ScopeSettings
-from psoasbot.analysis import Analyzer
 from psoasbot.answer import NO_MATCH_NOTICE
-from psoasbot.corpus import builtin_corpus_path
 from psoasbot.evaluation import contains, evaluate, load_items
-from psoasbot.lexicon import Lexicon, LexiconFileError, default_lexicon, parse_entries
 from psoasbot.render import to_text
 
 DEV_SET = Path(__file__).parent / "data" / "dev.jsonl"
@@ -45,86 +41,6 @@ def test_dev_set_meets_the_target(dev_metrics: dict[str, float], metric: str) ->
     op, target = TARGETS[metric]
     value = dev_metrics[metric]
     assert value >= target if op == ">=" else value <= target, f"{metric} = {value}"
-
-
-# --- the lexicon --------------------------------------------------------------------
-
-
-def test_lexicon_bridges_everyday_words(assistant: Assistant) -> None:
-    question = "my hip flexor gets pins and needles and I can't poop"
-    groups = assistant.retriever.query(question).groups
-    assert groups["hip"] == {"hip": 1.0, "psoa": 0.5, "iliopsoa": 0.5}
-    assert groups["flexor"] == {"flexor": 1.0, "psoa": 0.5, "iliopsoa": 0.5}
-    assert {"tingl", "numb"} <= set(groups["pin"]) and groups["pin"]["tingl"] == 0.5
-    assert "constip" in groups["poop"]
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "is it safe to take ibuprofen every day?",
-        "should I get a flu vaccine?",
-        "what does surgery for a torn ACL involve?",
-    ],
-    ids=["medication", "vaccine", "surgery"],
-)
-def test_lexicon_leaves_unrelated_topics_alone(assistant: Assistant, question: str) -> None:
-    groups = assistant.retriever.query(question).groups
-    assert all(set(alternatives) == {term} for term, alternatives in groups.items())
-
-
-def test_every_article_term_of_the_lexicon_occurs_in_the_corpus() -> None:
-    analyzer = Analyzer()
-    corpus_terms: set[str] = set()
-    for file in builtin_corpus_path().glob("*.md"):
-        corpus_terms.update(analyzer.terms(file.read_text("utf-8")))
-    lexicon = default_lexicon()
-    missing = {
-        (entry.line, term)
-        for entry in lexicon.entries
-        for term in analyzer.terms(" ".join(entry.terms))
-        if term not in corpus_terms
-    }
-    assert missing == set()
-    assert len(lexicon) >= 150
-
-
-def test_no_lay_phrase_is_in_two_entries() -> None:
-    analyzer = Analyzer()
-    seen: dict[tuple[str, ...], int] = {}
-    for entry in default_lexicon().entries:
-        for phrase in entry.phrases:
-            key = tuple(analyzer.terms(phrase))
-            assert key, f"line {entry.line}: {phrase!r} is only stopwords"
-            assert seen.setdefault(key, entry.line) == entry.line, (
-                f"line {entry.line}: {phrase!r} repeats line {seen[key]}"
-            )
-
-
-def test_longest_phrase_wins_and_expansions_skip_the_phrase_itself() -> None:
-    text = "anatomy\tlow back|lower back\tlumbar\nanatomy\tback\tspine\n"
-    lexicon = Lexicon(parse_entries(text), Analyzer())
-    assert lexicon.expand(["lower", "back", "pain"]) == {"lower": {"lumbar"}, "back": {"lumbar"}}
-    assert lexicon.expand(["back", "lower", "back"]) == {
-        "back": {"spine", "lumbar"},
-        "lower": {"lumbar"},
-    }
-    assert lexicon.expand(["my", "back"]) == {"back": {"spine"}}
-    assert lexicon.expand(["pain"]) == {}
-
-
-@pytest.mark.parametrize(
-    ("text", "error"),
-    [
-        ("anatomy\thip flexor", "line 1: expected 3 tab-separated columns, found 2"),
-        ("# c\nbody\thip\tpsoas", "line 2: unknown category 'body'"),
-        ("anatomy\t|\tpsoas", "line 1: needs lay phrases and article terms"),
-    ],
-    ids=["columns", "category", "empty"],
-)
-def test_malformed_lexicon_lines_are_named(text: str, error: str) -> None:
-    with pytest.raises(LexiconFileError, match=re.escape(error)):
-        parse_entries(text)
 
 
 # --- confidence and abstention -------------------------------------------------------

@@ -18,7 +18,8 @@ def test_query_weights_are_each_terms_highest_weight() -> None:
 
 
 def test_each_question_term_matches_itself(tiny_assistant: Assistant) -> None:
-    query = tiny_assistant.retriever.query("How do I kneel on the folded blanket?")
+    retriever = Retriever(tiny_assistant.index, QuerySettings(lexicon=False))
+    query = retriever.query("How do I kneel on the folded blanket?")
     assert query.groups == {
         "kneel": {"kneel": 1.0},
         "fold": {"fold": 1.0},
