@@ -125,8 +125,8 @@ class Assistant:
         """Answer a question with up to k cited passages, always with the disclaimer.
 
         Red-flag triage runs first: a message describing emergency warning signs gets
-        `urgent=True` and a notice to get emergency care, shown before any passage. A
-        question the articles don't cover gets `status="no_match"`, no passages and a
+        `status="urgent"`, `urgent=True`, the notice to get emergency care and no passages.
+        A question the articles don't cover gets `status="no_match"`, no passages and a
         notice that says so.
 
         Raises:
@@ -137,9 +137,17 @@ class Assistant:
             raise QueryError("the question is empty; ask something like 'why is my psoas tight?'")
         question = question.strip()
         findings = find_red_flags(question) if self.triage else []
-        notices: list[str] = []
         if findings:
-            notices.append(URGENT_NOTICE.format(reasons=_reasons(findings)))
+            # Only the notice: self-care passages under it would read as reassurance and
+            # contradict "don't try stretches until a clinician has seen you".
+            return Answer(
+                question=question,
+                status="urgent",
+                passages=(),
+                disclaimer=DISCLAIMER,
+                notice=URGENT_NOTICE.format(reasons=_reasons(findings)),
+            )
+        notices: list[str] = []
         text = question
         if len(text) > MAX_QUESTION_CHARS:
             text = text[:MAX_QUESTION_CHARS]
@@ -154,7 +162,6 @@ class Assistant:
                 status="no_match",
                 passages=(),
                 disclaimer=DISCLAIMER,
-                urgent=bool(findings),
                 notice="\n\n".join([*notices, self._no_match_notice()]),
                 confidence=verdict.confidence,
             )
@@ -163,7 +170,6 @@ class Assistant:
             status="answered",
             passages=tuple(hits),
             disclaimer=DISCLAIMER,
-            urgent=bool(findings),
             notice="\n\n".join(notices) or None,
             confidence=verdict.confidence,
         )

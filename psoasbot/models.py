@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 CITATION_SEPARATOR = " › "
 
-Status = Literal["answered", "no_match"]
+Status = Literal["answered", "no_match", "urgent"]
 
 
 @dataclass(frozen=True)
@@ -105,17 +105,24 @@ class Hit:
 class Answer:
     """What a question gets back: passages in rank order, and always the disclaimer.
 
-    `passages` are `Hit`s, best first; `confidence` is the share of the question's
-    information the best passage matches (see scope.py), kept for evaluation.
+    `status` is "answered" (passages follow), "no_match" (the articles don't cover the
+    question: no passages, a notice that says so) or "urgent" (the message describes
+    emergency warning signs: the urgent notice and no passages). `passages` are `Hit`s,
+    best first; `confidence` is the share of the question's information the best passage
+    matches (see scope.py), kept for evaluation.
     """
 
     question: str
     status: Status
     passages: tuple[Hit, ...]
     disclaimer: str
-    urgent: bool = False
     notice: str | None = None
     confidence: float = field(default=0.0, compare=False)
+
+    @property
+    def urgent(self) -> bool:
+        """Tell whether the message describes emergency warning signs."""
+        return self.status == "urgent"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as the JSON object the CLI's --json prints."""

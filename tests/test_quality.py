@@ -96,30 +96,24 @@ def test_distinct_passages_that_share_a_sentence_are_kept(assistant: Assistant) 
 # --- triage in answers and front-ends -----------------------------------------------
 
 
-def test_red_flag_leads_the_answer(assistant: Assistant) -> None:
+def test_an_urgent_answer_is_the_notice_alone(assistant: Assistant) -> None:
     answer = assistant.ask("my back hurts and since this morning I can't pee, which stretch helps?")
-    assert answer.urgent is True
+    assert (answer.status, answer.urgent, answer.passages) == ("urgent", True, ())
     assert answer.notice is not None
     assert answer.notice.startswith("Get medical help now. Your message mentions new loss of")
     assert "call your local emergency number" in answer.notice
     assert answer.disclaimer == DISCLAIMER
-    text = to_text(answer)
-    assert text.startswith("Get medical help now.")
-    if answer.passages:
-        assert text.index("Get medical help now.") < text.index("1. ")
-    assert answer.to_dict()["urgent"] is True
+    assert to_text(answer, width=1000) == f"{answer.notice}\n\nDisclaimer: {DISCLAIMER}"
+    data = answer.to_dict()
+    assert (data["status"], data["urgent"], data["passages"]) == ("urgent", True, [])
 
 
-def test_red_flag_without_a_matching_passage_is_still_urgent(assistant: Assistant) -> None:
+def test_an_urgent_answer_names_each_warning_sign(assistant: Assistant) -> None:
     answer = assistant.ask("I have a fever of 39C and my back hurts")
-    assert answer.urgent is True
-    assert answer.status == "no_match"
+    assert (answer.status, answer.passages) == ("urgent", ())
     assert answer.notice is not None
     assert answer.notice.startswith(
         "Get medical help now. Your message mentions back or hip pain with a fever."
-    )
-    assert answer.notice.endswith(
-        NO_MATCH_NOTICE + " They cover: " + "; ".join(s.title for s in assistant.sources()) + "."
     )
 
 

@@ -234,15 +234,14 @@ async def test_a_slow_answer_shows_typing_first(api: FakeBotAPI) -> None:
 
 
 @pytest.mark.asyncio
-async def test_an_urgent_notice_comes_before_the_passages(
+async def test_an_urgent_answer_is_only_the_notice(
     api: FakeBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     urgent = Answer(
         "sudden numbness",
-        "answered",
-        (passage_hit(1, "Rest."),),
+        "urgent",
+        (),
         DISCLAIMER,
-        urgent=True,
         notice="Get medical help now: numbness & weakness <need> urgent care.",
     )
     caplog.set_level(logging.INFO, logger="psoasbot.telegram")
@@ -252,12 +251,9 @@ async def test_an_urgent_notice_comes_before_the_passages(
 
     assert reply["text"] == (
         "<b>⚠️ Get medical help now: numbness &amp; weakness &lt;need&gt; urgent care.</b>\n"
-        "\n"
-        "<b>1. The Accordion &lt;Stretch&gt; &amp; You › Getting &lt;Ready&gt;</b>\n"
-        "Rest.\n"
         "\n" + FOOTER
     )
-    assert "outcome=urgent passages=1" in caplog.text
+    assert "outcome=urgent passages=0" in caplog.text
 
 
 @pytest.mark.asyncio

@@ -35,9 +35,8 @@ def hit(rank: int, text: str, title: str = "Psoas & You", section: str = "Why <I
 
 
 def answer(*hits: Hit, notice: str | None = None, urgent: bool = False) -> Answer:
-    return Answer(
-        "q", "answered" if hits else "no_match", hits, DISCLAIMER, urgent=urgent, notice=notice
-    )
+    status = "urgent" if urgent else "answered" if hits else "no_match"
+    return Answer("q", status, hits, DISCLAIMER, notice=notice)
 
 
 def test_answer_renders_numbered_bold_citations_escaped_text_and_italic_disclaimer() -> None:
@@ -58,24 +57,22 @@ def test_answer_renders_numbered_bold_citations_escaped_text_and_italic_disclaim
     ]
 
 
-def test_urgent_notice_comes_first_in_bold_before_any_passage() -> None:
-    result = answer(hit(1, "Stretch gently."), notice="Get help <now> & call 112.", urgent=True)
+def test_an_urgent_answer_is_the_notice_in_bold_and_the_disclaimer() -> None:
+    result = answer(notice="Get help <now> & call 112.", urgent=True)
 
     assert to_telegram_html(result) == [
-        "<b>⚠️ Get help &lt;now&gt; &amp; call 112.</b>\n"
-        "\n"
-        "<b>1. Psoas &amp; You › Why &lt;It&gt; Hurts</b>\n"
-        "Stretch gently.\n"
-        "\n" + FOOTER
+        "<b>⚠️ Get help &lt;now&gt; &amp; call 112.</b>\n\n" + FOOTER
     ]
 
 
 def test_each_paragraph_of_a_notice_is_a_bold_paragraph() -> None:
-    result = answer(hit(1, "Rest."), notice="Get help now.\n\nOnly part was read.", urgent=True)
+    result = answer(hit(1, "Rest."), notice="Your message is long.\n\nOnly part was read.")
 
     [message] = to_telegram_html(result)
 
-    assert message.startswith("<b>⚠️ Get help now.</b>\n\n<b>Only part was read.</b>\n\n<b>1. ")
+    assert message.startswith(
+        "<b>Your message is long.</b>\n\n<b>Only part was read.</b>\n\n<b>1. "
+    )
 
 
 def test_no_match_shows_the_notice_and_the_disclaimer() -> None:
