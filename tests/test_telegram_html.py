@@ -9,7 +9,7 @@ from fake_bot_api import telegram_html_to_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psoasbot.models import Answer, Hit, Passage, Source
+from psoasbot.models import Answer, Hit, Passage, Source, Status
 from psoasbot.telegram_html import (
     TELEGRAM_MAX_CHARS,
     pack_telegram_html,
@@ -35,7 +35,7 @@ def hit(rank: int, text: str, title: str = "Psoas & You", section: str = "Why <I
 
 
 def answer(*hits: Hit, notice: str | None = None, urgent: bool = False) -> Answer:
-    status = "urgent" if urgent else "answered" if hits else "no_match"
+    status: Status = "urgent" if urgent else "answered" if hits else "no_match"
     return Answer("q", status, hits, DISCLAIMER, notice=notice)
 
 
