@@ -10,7 +10,7 @@ from psoasbot.answer import DISCLAIMER, Assistant
 from psoasbot.errors import CorpusError, EngineError, PsoasbotError, QueryError
 from psoasbot.index import IndexSettings
 from psoasbot.models import Answer, Document, Hit, Passage, Source
-from psoasbot.retrieval import QuerySettings
+from psoasbot.query import QuerySettings
 from psoasbot.scope import ScopeSettings
 
 __version__ = "0.1.0"

@@ -147,12 +147,29 @@ class Analyzer:
         self._setup()
 
     def _setup(self) -> None:
+        self._stems = _StemCache(_stemmer(self.stemmer_name), load_stopwords())
         # Token -> term, "" for a stopword: one dict lookup a token, looped in C.
-        self._term = _StemCache(_stemmer(self.stemmer_name), load_stopwords()).__getitem__
+        self._term = self._stems.__getitem__
 
     def terms(self, text: str) -> list[str]:
         """Return the stemmed, stopword-free terms of `text`, in order."""
         return list(filter(None, map(self._term, tokenize(normalize(text)))))
+
+    def tokens(self, text: str) -> list[str]:
+        """Return the words of `text` as the analyser sees them, before stopwords and stems."""
+        return tokenize(normalize(text))
+
+    def term(self, token: str) -> str:
+        """Return the index term of one token (from `tokens`), "" for a stopword."""
+        return self._term(token)
+
+    def seen_words(self) -> dict[str, str]:
+        """Return each word analysed so far (stopwords aside) with its term.
+
+        After indexing a corpus these are the corpus's words; the memory is emptied when
+        full (`_StemCache.MAX_WORDS`), so on a very large corpus the rarest may be missing.
+        """
+        return {word: term for word, term in self._stems.items() if term}
 
     def term_ids(self, vocabulary: MutableMapping[str, int]) -> Callable[[str], list[int]]:
         """Return a function from text to the ids its terms have in `vocabulary`, in order.

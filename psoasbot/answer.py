@@ -13,10 +13,12 @@ from psoasbot.corpus import builtin_corpus_path
 from psoasbot.errors import QueryError
 from psoasbot.index import DEFAULT_K, Index, IndexSettings, check_k
 from psoasbot.models import Answer, Document, Source
-from psoasbot.pipeline import index_documents, index_folder
-from psoasbot.retrieval import QuerySettings, Retriever
+from psoasbot.pipeline import IndexedCorpus, index_documents, index_folder
+from psoasbot.query import QuerySettings
+from psoasbot.retrieval import Retriever
 from psoasbot.scope import Scope, ScopeSettings
 from psoasbot.triage import Finding, find_red_flags
+from psoasbot.vocabulary import Vocabulary
 
 DISCLAIMER = (
     "This is information from the listed articles, for education only. It is not medical "
@@ -61,13 +63,32 @@ class Assistant:
         query_settings: QuerySettings | None = None,
         scope_settings: ScopeSettings | None = None,
         *,
+        vocabulary: Vocabulary | None = None,
         triage: bool = True,
     ) -> None:
         self.index = index
         self._sources = tuple(sources)
-        self.retriever = Retriever(index, query_settings)
-        self.scope = Scope(index, scope_settings)
+        self.vocabulary = vocabulary or Vocabulary.from_index(index)
+        self.retriever = Retriever(index, query_settings, self.vocabulary)
+        self.scope = Scope(index, self.vocabulary, scope_settings)
         self.triage = triage
+
+    @classmethod
+    def _from_built(
+        cls,
+        built: IndexedCorpus,
+        query_settings: QuerySettings | None,
+        scope_settings: ScopeSettings | None,
+        triage: bool,
+    ) -> Assistant:
+        return cls(
+            built.index,
+            built.sources,
+            query_settings,
+            scope_settings,
+            vocabulary=built.vocabulary,
+            triage=triage,
+        )
 
     @classmethod
     def from_corpus(
@@ -95,7 +116,7 @@ class Assistant:
         folder = Path(path).resolve() if path is not None else builtin_corpus_path()
         cache = Path(cache_dir) if cache_dir is not None else None
         built = index_folder(folder, engine, settings or IndexSettings(), cache)
-        return cls(built.index, built.sources, query_settings, scope_settings, triage=triage)
+        return cls._from_built(built, query_settings, scope_settings, triage)
 
     @classmethod
     def from_documents(
@@ -115,7 +136,7 @@ class Assistant:
             EngineError: the engine is unknown or its extra is not installed.
         """
         built = index_documents(docs, engine, settings or IndexSettings())
-        return cls(built.index, built.sources, query_settings, scope_settings, triage=triage)
+        return cls._from_built(built, query_settings, scope_settings, triage)
 
     def sources(self) -> tuple[Source, ...]:
         """Return the articles of the corpus, in corpus order."""
@@ -163,7 +184,7 @@ class Assistant:
                 passages=(),
                 disclaimer=DISCLAIMER,
                 notice="\n\n".join([*notices, self._no_match_notice()]),
-                confidence=verdict.confidence,
+                verdict=verdict,
             )
         return Answer(
             question=question,
@@ -171,7 +192,7 @@ class Assistant:
             passages=tuple(hits),
             disclaimer=DISCLAIMER,
             notice="\n\n".join(notices) or None,
-            confidence=verdict.confidence,
+            verdict=verdict,
         )
 
     def _no_match_notice(self) -> str:

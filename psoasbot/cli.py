@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from psoasbot import __version__
 from psoasbot.errors import PsoasbotError
+from psoasbot.evaluation import EVAL_K
 from psoasbot.index import DEFAULT_K, ENGINES
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     sources.set_defaults(handler=cmd_sources)
 
     # Each of these imports its module only when run, so `psoasbot ask` never loads them.
-    _register_eval(commands, retrieval)
+    _register_eval(commands, corpus)
     _register_telegram(commands, retrieval)
     return parser
 
@@ -279,20 +280,27 @@ def _silence_stdout() -> None:
         pass
 
 
-def _register_eval(
-    commands: argparse._SubParsersAction, retrieval: argparse.ArgumentParser
-) -> None:
+def _register_eval(commands: argparse._SubParsersAction, corpus: argparse.ArgumentParser) -> None:
     evaluate = commands.add_parser(
         "eval",
-        parents=[retrieval],
-        help="score a labelled question set (JSON Lines)",
+        parents=[corpus],
+        help="score labelled question sets (JSON Lines)",
         description=(
-            "Score a labelled question set: S@1, S@3, MRR@5, false abstention, out-of-scope "
-            "abstention, red-flag recall and false alarms, then the misses. Passages are "
-            "retrieved with k=5 at least (MRR@5 needs five), or -k if it is larger."
+            "Score labelled question sets: S@1, S@3, MRR@5, false abstention, out-of-scope "
+            "abstention, red-flag recall and false alarms, then the misses. With several "
+            "files, each is scored and so are all of them together."
         ),
     )
-    evaluate.add_argument("file", help="the question set, one JSON object per line")
+    evaluate.add_argument("file", nargs="+", help="a question set, one JSON object per line")
+    evaluate.add_argument(
+        "-k",
+        "--top-k",
+        type=positive_int,
+        default=EVAL_K,
+        metavar="N",
+        help=f"passages retrieved per question (default {EVAL_K}, at least {EVAL_K}: "
+        f"MRR@{EVAL_K} needs {EVAL_K})",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(handler=cmd_eval)
 
@@ -300,14 +308,21 @@ def _register_eval(
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from psoasbot.evaluation import EVAL_K, evaluate, load_items, report_to_text
+    from psoasbot.evaluation import evaluate, load_items, report_of, reports_to_text
 
-    items = load_items(args.file)
-    report = evaluate(load_assistant(args), items, k=max(EVAL_K, args.top_k))
-    if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    sets = [(name, load_items(name)) for name in args.file]
+    assistant = load_assistant(args)
+    reports = [
+        (name, evaluate(assistant, items, k=max(EVAL_K, args.top_k))) for name, items in sets
+    ]
+    if not args.json:
+        print(reports_to_text(reports))
+    elif len(reports) == 1:
+        print(json.dumps(reports[0][1].to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(report_to_text(report))
+        together = report_of([o for _, r in reports for o in r.outcomes])
+        data = {"sets": {name: r.to_dict() for name, r in reports}, "all": together.to_dict()}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     return 0
 
 

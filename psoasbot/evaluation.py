@@ -1,4 +1,4 @@
-"""Score an assistant on a labelled question set (`psoasbot eval FILE.jsonl`).
+"""Score an assistant on labelled question sets (`psoasbot eval FILE.jsonl [FILE ...]`).
 
 A question set is JSON Lines: one object a line with an `id`, a `kind` (answerable,
 out_of_scope or red_flag), the `question`, and for an answerable one its `gold` strings
@@ -48,6 +48,7 @@ class Outcome:
     urgent: bool
     rank: int | None  # 1-based rank of the first passage containing a gold string
     top: tuple[str, ...]  # ids of the returned passages
+    reason: str | None = None  # why the articles do or don't cover it (scope.py)
 
     @property
     def correct(self) -> bool:
@@ -81,6 +82,7 @@ class Report:
                     "urgent": o.urgent,
                     "rank": o.rank,
                     "top": list(o.top),
+                    "reason": o.reason,
                 }
                 for o in self.misses
             ],
@@ -127,7 +129,8 @@ def load_items(path: str | Path) -> list[EvalItem]:
             raise EvalFileError(f"{where}: expected a JSON object with id, kind and question")
         kind = obj.get("kind")
         if kind not in KINDS:
-            raise EvalFileError(f"{where}: kind is {kind!r}; use one of {', '.join(KINDS)}")
+            found = "kind is missing" if kind is None else f"kind is {kind!r}"
+            raise EvalFileError(f"{where}: {found}; use one of {', '.join(KINDS)}")
         question = obj.get("question")
         if not isinstance(question, str) or not question.strip():
             raise EvalFileError(f"{where}: question is missing or empty")
@@ -155,9 +158,14 @@ def evaluate(assistant: Assistant, items: Iterable[EvalItem], k: int = EVAL_K) -
     for item in items:
         answer = assistant.ask(item.question, k=k)
         rank = first_gold_rank(answer, item.gold) if item.kind == "answerable" else None
-        outcomes.append(
-            Outcome(item, answer.status, answer.urgent, rank, tuple(h.id for h in answer.passages))
-        )
+        top = tuple(h.id for h in answer.passages)
+        reason = answer.verdict.reason if answer.verdict else None
+        outcomes.append(Outcome(item, answer.status, answer.urgent, rank, top, reason))
+    return report_of(outcomes)
+
+
+def report_of(outcomes: Sequence[Outcome]) -> Report:
+    """Compute the metrics of outcomes: of one question set, or of several together."""
     return Report(_metrics(outcomes), _counts(outcomes), tuple(outcomes))
 
 
@@ -165,7 +173,7 @@ def _share(values: list[bool] | list[float]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
-def _metrics(outcomes: list[Outcome]) -> dict[str, float]:
+def _metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
     ans = [o for o in outcomes if o.item.kind == "answerable"]
     oos = [o for o in outcomes if o.item.kind == "out_of_scope"]
     red = [o for o in outcomes if o.item.kind == "red_flag"]
@@ -180,7 +188,7 @@ def _metrics(outcomes: list[Outcome]) -> dict[str, float]:
     }
 
 
-def _counts(outcomes: list[Outcome]) -> dict[str, int]:
+def _counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
     return {kind: sum(o.item.kind == kind for o in outcomes) for kind in KINDS}
 
 
@@ -205,8 +213,32 @@ def report_to_text(report: Report) -> str:
     ]
     for key, label in METRIC_LABELS.items():
         lines.append(f"{label:<24}{report.metrics[key]:.3f}")
+    return "\n".join(lines + _misses(report))
+
+
+def reports_to_text(reports: Sequence[tuple[str, Report]]) -> str:
+    """Render several question sets side by side with all of them together, then the misses."""
+    if len(reports) == 1:
+        return report_to_text(reports[0][1])
+    together = report_of([o for _, r in reports for o in r.outcomes])
+    names = [Path(name).name for name, _ in reports]
+    if len(set(names)) < len(names):  # the same file name in two folders
+        names = [name for name, _ in reports]
+    columns = [*zip(names, (r for _, r in reports), strict=True), ("all", together)]
+    width = max(10, *(len(name) + 2 for name, _ in columns))
+    lines = [" " * 24 + "".join(f"{name:>{width}}" for name, _ in columns)]
+    for kind, label in (("", "questions"), *((k, f"  {k.replace('_', ' ')}") for k in KINDS)):
+        counts = [sum(r.counts.values()) if not kind else r.counts[kind] for _, r in columns]
+        lines.append(f"{label:<24}" + "".join(f"{c:>{width}}" for c in counts))
+    lines.append("")
+    for key, label in METRIC_LABELS.items():
+        lines.append(f"{label:<24}" + "".join(f"{r.metrics[key]:>{width}.3f}" for _, r in columns))
+    return "\n".join(lines + _misses(together))
+
+
+def _misses(report: Report) -> list[str]:
     misses = report.misses
-    lines += ["", f"misses ({len(misses)}):" if misses else "no misses"]
+    lines = ["", f"misses ({len(misses)}):" if misses else "no misses"]
     for o in misses:
         if o.item.kind == "answerable":
             why = "no match" if o.status == "no_match" else f"gold at rank {o.rank or '-'}"
@@ -219,4 +251,6 @@ def report_to_text(report: Report) -> str:
         top = ", ".join(o.top[:3]) or "no passages"
         lines.append(f"  {o.item.id} [{o.item.kind}] {why}: {o.item.question}")
         lines.append(f"      top: {top}")
-    return "\n".join(lines)
+        if o.reason and o.item.kind != "red_flag":
+            lines.append(f"      scope: {o.reason}")
+    return lines

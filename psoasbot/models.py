@@ -102,14 +102,42 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """Whether the articles cover a question, and why (scope.py decides).
+
+    Attributes:
+        covered: the question is about what the articles cover.
+        reason: why, in a sentence.
+        topic: the question's most topical words, most topical first.
+        off_topic: the subjects the articles leave out that the question asks about.
+        topicality: how topical its most topical word is (see vocabulary.py).
+    """
+
+    covered: bool
+    reason: str
+    topic: tuple[str, ...] = ()
+    off_topic: tuple[str, ...] = ()
+    topicality: float = field(default=0.0, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the verdict as the `scope` object of an answer's JSON."""
+        return {
+            "covered": self.covered,
+            "reason": self.reason,
+            "topic": list(self.topic),
+            "off_topic": list(self.off_topic),
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What a question gets back: passages in rank order, and always the disclaimer.
 
     `status` is "answered" (passages follow), "no_match" (the articles don't cover the
     question: no passages, a notice that says so) or "urgent" (the message describes
     emergency warning signs: the urgent notice and no passages). `passages` are `Hit`s,
-    best first; `confidence` is the share of the question's information the best passage
-    matches (see scope.py), kept for evaluation.
+    best first; `verdict` says whether and why the articles cover the question (None for
+    an urgent answer, which is not judged).
     """
 
     question: str
@@ -117,7 +145,7 @@ class Answer:
     passages: tuple[Hit, ...]
     disclaimer: str
     notice: str | None = None
-    confidence: float = field(default=0.0, compare=False)
+    verdict: Verdict | None = field(default=None, compare=False)
 
     @property
     def urgent(self) -> bool:
@@ -133,6 +161,7 @@ class Answer:
             "notice": self.notice,
             "passages": [hit.to_dict() for hit in self.passages],
             "disclaimer": self.disclaimer,
+            "scope": self.verdict.to_dict() if self.verdict else None,
         }
 
 

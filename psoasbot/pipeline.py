@@ -1,8 +1,9 @@
 """Corpus -> passages -> index, in one streaming pass, with the on-disk cache.
 
 What `Assistant.from_corpus` and `Assistant.from_documents` build on: read the documents
-(corpus.py), cut them into passages (chunking.py), index the passages (index.py), and count
-each document's passages for `psoasbot sources`.
+(corpus.py), cut them into passages (chunking.py), index the passages (index.py), gather
+their words for spelling and scope (vocabulary.py), and count each document's passages
+for `psoasbot sources`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from psoasbot.corpus import iter_documents
 from psoasbot.errors import CorpusError
 from psoasbot.index import Index, IndexSettings
 from psoasbot.models import Document, Source
+from psoasbot.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
 class IndexedCorpus:
-    """An index and the articles its passages come from (what the cache stores)."""
+    """An index, its vocabulary and the articles its passages come from (what the cache
+    stores)."""
 
     index: Index
+    vocabulary: Vocabulary
     sources: tuple[Source, ...]
 
 
@@ -77,4 +81,4 @@ def index_documents(
     index = Index(itertools.chain([first], passages), settings, engine)
     counts = Counter(p.doc_id for p in index.passages)
     sources = tuple(Source(d.id, d.title, d.source, counts[d.id], d.url, d.author) for d in seen)
-    return IndexedCorpus(index, sources)
+    return IndexedCorpus(index, Vocabulary.from_index(index), sources)

@@ -1,20 +1,20 @@
-"""Question -> ranked passages: the query (analysis and lay-term expansion), candidates, diversity.
+"""Question -> ranked passages: the query (query.py), candidates, the overview, diversity.
 
-This is the one place to change how a question is matched. `Index.search` below it is
-plain BM25; whether the best passages cover the question at all is decided above it, in
-scope.py.
+This is the one place to change how a question is matched: query.py reads the message,
+this module ranks the passages for it. `Index.search` below it is plain BM25; whether the
+best passages cover the question at all is decided above it, in scope.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from psoasbot.chunking import split_sentences
 from psoasbot.index import Index
-from psoasbot.lexicon import default_lexicon
 from psoasbot.models import Hit, Passage
+from psoasbot.query import Query, QueryBuilder, QuerySettings
+from psoasbot.vocabulary import Vocabulary
 
 # With diversity on, this many candidates per passage asked for (and at least
 # MIN_CANDIDATES) are ranked, so that a passage moved down has others to take its place.
@@ -30,46 +30,13 @@ MIN_NOVEL_SHARE = 0.5
 MIN_REPEAT_TERMS = 3
 # Passages whose sentences are remembered for diversity, before the memory starts again.
 _SENTENCE_CACHE_SIZE = 4096
-
-
-@dataclass(frozen=True)
-class QuerySettings:
-    """How a question is matched against the passages; none of it changes the index.
-
-    Attributes:
-        expansion_weight: weight of an article term added by the lay-term lexicon (a
-            question's own terms weigh 1).
-        lexicon: expand the question with the lay-term lexicon (data/lexicon.tsv).
-        diversity: move down a candidate that repeats a sentence (or nearly all the terms)
-            of a passage ranked above it.
-    """
-
-    expansion_weight: float = 0.5
-    lexicon: bool = True
-    diversity: bool = True
-
-
-@dataclass(frozen=True)
-class Query:
-    """A question as retrieval sees it.
-
-    Attributes:
-        groups: each question term -> the index terms that may match it, with their
-            weights: the term itself at 1, its lexicon synonyms at the expansion weight.
-        weights: each index term -> its highest weight in any group: what BM25 is asked.
-    """
-
-    groups: Mapping[str, Mapping[str, float]]
-    weights: Mapping[str, float]
-
-    @classmethod
-    def from_groups(cls, groups: Mapping[str, Mapping[str, float]]) -> Query:
-        """Make a query from its groups, working out the weight of each index term."""
-        weights: dict[str, float] = {}
-        for alternatives in groups.values():
-            for term, weight in alternatives.items():
-                weights[term] = max(weight, weights.get(term, 0.0))
-        return cls(groups, weights)
+# A broad question ("what is the psoas?") is answered from the sections that introduce the
+# subject: a passage gains this share of the best score times the share of its heading
+# made of the subject's words and these (after analysis).
+OVERVIEW_BOOST = 1.0
+OVERVIEW_WORDS = "what understanding anatomy function introduction overview basics role about"
+# A broad question looks this far down the BM25 ranking for an introduction.
+OVERVIEW_CANDIDATES = 50
 
 
 class _Sentences(NamedTuple):
@@ -83,22 +50,22 @@ class _Sentences(NamedTuple):
 class Retriever:
     """Turns questions into queries and queries into ranked passages, over one index."""
 
-    def __init__(self, index: Index, settings: QuerySettings | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        settings: QuerySettings | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         self.index = index
-        self.settings = settings or QuerySettings()
-        self._lexicon = default_lexicon(index.settings.stemmer) if self.settings.lexicon else None
+        self.vocabulary = vocabulary or Vocabulary.from_index(index)
+        self.builder = QueryBuilder(index, self.vocabulary, settings)
+        self.settings = self.builder.settings
+        self._overview_terms = self.builder.topic | set(index.analyzer.terms(OVERVIEW_WORDS))
         self._sentence_cache: dict[str, _Sentences] = {}
 
     def query(self, question: str) -> Query:
-        """Analyse a question, each term matching itself, and expand it with the lexicon."""
-        terms = self.index.analyzer.terms(question)
-        groups = {t: {t: 1.0} for t in terms}
-        if self._lexicon is not None:
-            weight = self.settings.expansion_weight
-            for term, expansion in self._lexicon.expand(terms).items():
-                for extra in expansion:
-                    groups[term].setdefault(extra, weight)
-        return Query.from_groups(groups)
+        """Read a question (query.py): its sentences, corrections, lay phrases and frames."""
+        return self.builder.build(question)
 
     def retrieve(self, query: Query, k: int) -> list[Hit]:
         """Return up to k passages, best first, ranked 1 to k.
@@ -108,10 +75,31 @@ class Retriever:
         """
         diversity = self.settings.diversity
         pool = max(k * CANDIDATES_PER_PASSAGE, MIN_CANDIDATES) if diversity else k
-        hits = self.index.search(query.weights, pool)
+        if query.broad and self.settings.overview:
+            hits = self._overview(self.index.search(query.weights, max(pool, OVERVIEW_CANDIDATES)))
+        else:
+            hits = self.index.search(query.weights, pool)
         if diversity:
             hits = self._diversify(hits, query.weights, k)
         return [Hit(h.passage, h.score, rank) for rank, h in enumerate(hits[:k], 1)]
+
+    def _overview(self, hits: list[Hit]) -> list[Hit]:
+        """Lift the passages whose headings introduce the subject, for a broad question.
+
+        "What Is the Psoas Muscle?" and "Understanding the Psoas Muscle › Anatomy and
+        Function" are headings made only of the subject's words and words that introduce;
+        "Standing Psoas Stretch" is not, though it says "psoas" as often.
+        """
+        if not hits:
+            return hits
+        top = hits[0].score
+        rescored = []
+        for hit in hits:
+            heading = self._sentences(hit.passage).heading
+            share = len(heading & self._overview_terms) / len(heading) if heading else 0.0
+            rescored.append(Hit(hit.passage, hit.score + OVERVIEW_BOOST * top * share, 0))
+        # Stable: equal scores keep the BM25 order.
+        return sorted(rescored, key=lambda h: -h.score)
 
     def _diversify(self, hits: list[Hit], weights: Mapping[str, float], k: int) -> list[Hit]:
         """Move down a passage that mostly repeats a better-ranked one.

@@ -1,8 +1,22 @@
-"""When the articles cover a question: the "not covered" rule, its threshold and its reasons.
+"""When the articles cover a question: decided by what the question is about.
 
-This is the one place to change when psoasbot says "the articles don't cover this". The
-rule sees the query and the best candidates that retrieval found, and returns a `Verdict`:
-covered or not, the confidence it is based on, and why.
+This is the one place to change when psoasbot says "the articles don't cover this". A
+question is covered when
+
+1. it names something the articles are about: one of its words (or a lay phrase's
+   article term) is at least `min_topicality` more common in the articles than in
+   everyday English (vocabulary.py): "psoas", "hip", "stretch", "sitting" are; "printer",
+   "capital", "day" are not; and
+2. the sentence that asks it names no subject the articles leave out
+   (data/off_topic.tsv: medications, supplements, surgery, tests, other conditions and
+   muscles, pregnancy, diet, animals, prices, subjects outside health). "How much
+   ibuprofen can I take for back pain?" is about a medication dose, though it says "back
+   pain"; "my hamstrings are like guitar strings. Is something else going on?" mentions
+   a guitar only in the story.
+
+Words the articles and the lexicon don't know are evidence only about the subject they
+name: a typo, a number, a greeting or a long story around the question changes nothing.
+The `Verdict` says why, in words.
 """
 
 from __future__ import annotations
@@ -11,89 +25,108 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from psoasbot.index import Index
-from psoasbot.models import Hit, Passage
-from psoasbot.retrieval import Query
+from psoasbot.lexicon import NOT_OFF_TOPIC, Subject, default_off_topic
+from psoasbot.models import Hit, Verdict
+from psoasbot.query import Query
+from psoasbot.vocabulary import Vocabulary
+
+# The most topical words a verdict names.
+_NAMED = 3
 
 
 @dataclass(frozen=True)
 class ScopeSettings:
-    """When the best passage is good enough to answer with.
+    """When a question is about what the articles cover.
 
     Attributes:
-        min_confidence: below this share of the question's information matched by the
-            best passage, the answer is `no_match` (calibrated on the dev set, see
-            docs/quality.md).
-        generic_terms: words too general to show that the articles cover a question; a
-            question matched only through them is not covered.
+        min_topicality: a question names what the articles are about when one of its
+            terms is at least this topical (log of how much more common in the articles
+            than in English; fitted by cross-validation, see docs/quality.md).
+        off_topic: refuse a question whose asking sentence names a subject of
+            data/off_topic.tsv.
     """
 
-    min_confidence: float = 0.375
-    generic_terms: tuple[str, ...] = ("psoas", "back", "pain", "muscle", "hurt", "help")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether the articles cover a question, the confidence that says so, and why."""
-
-    covered: bool
-    confidence: float
-    reason: str
+    min_topicality: float = 1.0
+    off_topic: bool = True
 
 
 class Scope:
-    """The "not covered" rule over one index."""
+    """The "not covered" rule over one index and its vocabulary."""
 
-    def __init__(self, index: Index, settings: ScopeSettings | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        vocabulary: Vocabulary,
+        settings: ScopeSettings | None = None,
+    ) -> None:
         self.index = index
+        self.vocabulary = vocabulary
         self.settings = settings or ScopeSettings()
-        self._generic = frozenset(index.analyzer.terms(" ".join(self.settings.generic_terms)))
+        self._off_topic = default_off_topic(index.settings.stemmer)
 
     def judge(self, query: Query, hits: Sequence[Hit]) -> Verdict:
-        """Decide from the best candidate whether the articles cover the question."""
+        """Decide whether the articles cover the question, and say why."""
+        topical = self.topical_terms(query) if query.words else []
+        threshold = self.settings.min_topicality
+        named = tuple(query.words.get(t, t) for t, v in topical if v >= threshold)[:_NAMED]
+        if not named and topical:  # none is topical enough: name the most topical
+            named = (query.words.get(topical[0][0], topical[0][0]),)
+        topicality = topical[0][1] if topical else float("-inf")
+        subjects = self.off_topic_subjects(query) if self.settings.off_topic else []
+        off = tuple(dict.fromkeys(f"{s.phrase} ({s.category.replace('_', ' ')})" for s in subjects))
         if not hits:
-            return Verdict(False, 0.0, "no passage shares a word with the question")
-        confidence = self.confidence(query, hits[0].passage)
-        threshold = self.settings.min_confidence
-        if confidence == 0.0:
-            return Verdict(False, 0.0, "the best passage matches none but generic words")
-        share = f"the best passage matches {confidence:.2f} of the question's information"
-        if confidence < threshold:
-            return Verdict(False, confidence, f"{share}, below {threshold}")
-        return Verdict(True, confidence, f"{share}, at least {threshold}")
+            return Verdict(
+                False, "no passage shares a word with the question", named, off, topicality
+            )
+        if not query.words and query.broad:  # "where is it?": the subject, named by no word
+            return Verdict(True, "the question asks about the articles' subject as a whole")
+        if topicality < self.settings.min_topicality:
+            why = (
+                f"its most topical word, {named[0]!r}, is hardly more common in the articles "
+                "than in everyday English"
+                if named
+                else "it names nothing the articles are about"
+            )
+            return Verdict(
+                False,
+                f"the question is not about the articles' subject: {why}",
+                named,
+                off,
+                topicality,
+            )
+        if off:
+            return Verdict(
+                False,
+                f"the question asks about {', '.join(off)}, which the articles don't cover",
+                named,
+                off,
+                topicality,
+            )
+        return Verdict(
+            True, f"the question is about {', '.join(map(repr, named))}", named, off, topicality
+        )
 
-    def confidence(self, query: Query, passage: Passage) -> float:
-        """Return the share of the question's information that a passage matches.
+    def topical_terms(self, query: Query) -> list[tuple[str, float]]:
+        """Return the question's terms (or their lexicon synonyms) by topicality, highest first.
 
-        Each question term counts by its IDF (`information`), and is matched when the
-        passage has it, or, at the expansion weight, a lexicon synonym of it. Unlike a raw
-        BM25 score this does not grow with the question's length, so one threshold serves
-        short and long questions. A passage matched only through generic words ("psoas",
-        "back", "pain") scores 0.
+        A question term counts with its most topical alternative, so "hip flexor" counts
+        as "psoas".
         """
-        have = self.index.term_set(passage)
-        information = self.information(query)
-        total = sum(information.values())
-        matched = 0.0
-        specific = False
+        best: dict[str, float] = {}
+        topicality = self.vocabulary.topicality_of
         for term, alternatives in query.groups.items():
-            # A lexicon synonym is weaker evidence than the question's own word.
-            found = max((w for a, w in alternatives.items() if a in have), default=0.0)
-            if found:
-                matched += information[term] * found
-                specific = specific or term not in self._generic
-        if not specific or not total:
-            return 0.0
-        return matched / total
+            if term == "?":  # a question frame: how it asks, not what about
+                continue
+            value = max(topicality(a) for a in alternatives)
+            if value > float("-inf"):
+                best[term] = value
+        return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
-    def information(self, query: Query) -> dict[str, float]:
-        """Weigh each question term by its IDF, or its best synonym's if the passages lack it.
-
-        A word neither the passages nor the lexicon know counts as the rarest word.
-        """
-        index = self.index
-        return {
-            term: index.idf(term)
-            or max((index.idf(a) for a in alternatives), default=0.0)
-            or index.rarest_idf
-            for term, alternatives in query.groups.items()
-        }
+    def off_topic_subjects(self, query: Query) -> list[Subject]:
+        """Return the off-topic subjects named in the question's asking sentences."""
+        return [
+            match.value
+            for terms in query.asking_terms
+            for match in self._off_topic.find(terms)
+            if match.value.category != NOT_OFF_TOPIC
+        ]

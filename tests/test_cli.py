@@ -42,7 +42,7 @@ BLANKET = f"""\
 """
 
 NO_MATCH_START = "The articles don't cover this, so there is no passage to show."
-ANSWER_KEYS = ["question", "status", "urgent", "notice", "passages", "disclaimer"]
+ANSWER_KEYS = ["question", "status", "urgent", "notice", "passages", "disclaimer", "scope"]
 PASSAGE_KEYS = ["rank", "id", "doc_id", "title", "section", "text", "score", "citation"]
 
 
@@ -152,6 +152,12 @@ def test_ask_json(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None
             },
         ],
         "disclaimer": DISCLAIMER,
+        "scope": {
+            "covered": True,
+            "reason": "the question is about 'lantern', 'glow'",
+            "topic": ["lantern", "glow"],
+            "off_topic": [],
+        },
     }
     assert "›" in out  # JSON keeps non-ASCII characters as they are
 

@@ -2,7 +2,8 @@
 
 `import psoasbot` stays light: no Telegram library, no retrieval engine, no numpy. And
 every import inside psoasbot points down the layers of docs/architecture.md: front-ends ->
-answer -> scope -> retrieval/triage/pipeline -> index -> analysis -> corpus/models/errors.
+answer -> scope/retrieval/triage/pipeline -> query -> spelling/vocabulary/cache ->
+index/lexicon -> analysis -> corpus/models/errors.
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ LOADED_BY_IMPORT = {
     "psoasbot.cache",
     "psoasbot.chunking",
     "psoasbot.corpus",
+    "psoasbot.english",
     "psoasbot.errors",
     "psoasbot.index",
     "psoasbot.lexicon",
     "psoasbot.models",
     "psoasbot.pipeline",
+    "psoasbot.query",
     "psoasbot.retrieval",
     "psoasbot.scope",
+    "psoasbot.spelling",
     "psoasbot.triage",
+    "psoasbot.vocabulary",
 }
 # Packages from outside the standard library that `import psoasbot` loads: none.
 THIRD_PARTY_LOADED_BY_IMPORT: set[str] = set()
@@ -61,11 +66,11 @@ LAYERS: list[set[str]] = [
     {"render"},
     {"__init__"},
     {"answer"},
-    {"scope"},
-    {"retrieval", "triage", "pipeline"},
-    {"cache"},
+    {"scope", "retrieval", "triage", "pipeline"},
+    {"query"},
+    {"spelling", "vocabulary", "cache"},
     {"index", "lexicon"},
-    {"_bm25s_engine", "_ranking", "analysis", "chunking"},
+    {"_bm25s_engine", "_ranking", "analysis", "chunking", "english"},
     {"corpus"},
     {"models", "errors"},
 ]

@@ -31,12 +31,13 @@ def analyzer() -> Analyzer:
 
 
 def test_lexicon_bridges_everyday_words(assistant: Assistant) -> None:
+    weight = assistant.retriever.settings.expansion_weight
     groups = assistant.retriever.query(
         "my hip flexor gets pins and needles and I can't poop"
     ).groups
-    assert groups["hip"] == {"hip": 1.0, "psoa": 0.5, "iliopsoa": 0.5}
-    assert groups["flexor"] == {"flexor": 1.0, "psoa": 0.5, "iliopsoa": 0.5}
-    assert {"tingl", "numb"} <= set(groups["pin"]) and groups["pin"]["tingl"] == 0.5
+    assert groups["hip"] == {"hip": 1.0, "psoa": weight, "iliopsoa": weight}
+    assert groups["flexor"] == {"flexor": 1.0, "psoa": weight, "iliopsoa": weight}
+    assert {"tingl", "numb"} <= set(groups["pin"]) and groups["pin"]["tingl"] == weight
     assert "constip" in groups["poop"]
 
 
@@ -172,9 +173,8 @@ def test_lay_phrases_expand_to_their_article_terms(
         "cat",
     ],
 )
-def test_lexicon_leaves_unrelated_topics_alone(assistant: Assistant, question: str) -> None:
-    groups = assistant.retriever.query(question).groups
-    assert all(set(alternatives) == {term} for term, alternatives in groups.items())
+def test_lexicon_leaves_unrelated_topics_alone(analyzer: Analyzer, question: str) -> None:
+    assert default_lexicon().expand(analyzer.terms(question)) == {}
 
 
 # --- the review rule, checked on every entry ------------------------------------------
@@ -265,7 +265,7 @@ def test_longest_phrase_wins_and_expansions_skip_the_phrase_itself() -> None:
     [
         ("anatomy\thip flexor", "line 1: expected 3 tab-separated columns, found 2"),
         ("# c\nbody\thip\tpsoas", "line 2: unknown category 'body'"),
-        ("anatomy\t|\tpsoas", "line 1: needs lay phrases and article terms"),
+        ("anatomy\t|\tpsoas", "line 1: needs phrases and article terms"),
     ],
     ids=["columns", "category", "empty"],
 )

@@ -1,0 +1,263 @@
+"""Question -> Query: what a message asks, in the index's terms.
+
+A message is read sentence by sentence. The sentences that ask (with a question mark, or
+starting with a question word: how, what, can, should ...) weigh fully; the others, the
+story told around the question ("my physio said ...", "I'm a software dev ..."), weigh
+`context_weight`, so that its incidental words don't drown what is asked. A message with
+no asking sentence is all question ("psoas attachment points").
+
+Each word is read as the index reads the articles (stopwords dropped, stemmed), after a
+misspelling is corrected (spelling.py); lay phrases add the articles' terms (lexicon.py),
+and question frames add the words an answer of that kind uses: "how long" -> seconds,
+minutes, hold; "where" -> located, attaches (data/question_frames.tsv). A message that
+names nothing but what the articles are about as a whole ("psoas", "what is the psoas
+muscle?", "where is it?") is broad: retrieval answers it with the passages that introduce
+the subject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from psoasbot.analysis import normalize, tokenize
+from psoasbot.chunking import ABBREVIATIONS
+from psoasbot.index import Index
+from psoasbot.lexicon import Lexicon, PhraseTable, default_lexicon, parse_entries
+from psoasbot.spelling import Speller
+from psoasbot.vocabulary import Vocabulary
+
+# A sentence asks when it has a question mark or starts with one of these words.
+QUESTION_WORDS = frozenset(
+    """how what whats why when where which who whom whose is are am was were can could
+    should shall would will do does did has have any anything explain describe tell show
+    list recommend suggest help advise""".split()
+)
+# A term in at least this share of the article titles is what the articles are about as
+# a whole ("psoas" and "muscle" here): a question naming only such terms is broad.
+TOPIC_TITLE_SHARE = 0.75
+# A sentence ends at ., ! or ? followed by a space (unless the word is an abbreviation:
+# "e.g. this"), or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
+_LAST_WORD = re.compile(r"(\S+)[.]$")
+FRAME_KINDS = frozenset({"duration", "frequency", "location", "function", "cause"})
+
+
+@dataclass(frozen=True)
+class QuerySettings:
+    """How a question is matched against the passages; none of it changes the index.
+
+    The weights were fitted by 5-fold cross-validation on the two development question
+    sets (benchmarks/quality_cv.py; docs/quality.md has the figures).
+
+    Attributes:
+        expansion_weight: weight of an article term added by the lay-term lexicon, times
+            the weight of the word it stands for.
+        context_weight: weight of the words of a sentence that does not ask (the asking
+            sentences' words weigh 1).
+        frame_weight: weight of the words a question frame adds ("how often" -> times,
+            week, regularly).
+        lexicon: expand the question with the lay-term lexicon (data/lexicon.tsv).
+        spelling: correct misspelt words to the articles' or the lexicon's words.
+        overview: answer a broad question ("what is the psoas?") with the passages whose
+            headings introduce the subject.
+        diversity: move down a candidate that repeats a sentence (or nearly all the terms)
+            of a passage ranked above it.
+    """
+
+    expansion_weight: float = 1.0
+    context_weight: float = 0.75
+    frame_weight: float = 0.4
+    lexicon: bool = True
+    spelling: bool = True
+    overview: bool = True
+    diversity: bool = True
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a message: its terms (misspellings corrected) and whether it asks."""
+
+    terms: tuple[str, ...]
+    asking: bool
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as retrieval and scope see it.
+
+    Attributes:
+        groups: each question term -> the index terms that may match it, with their
+            weights: the term itself at its sentence's weight, its lexicon synonyms at the
+            expansion weight times that; a question frame is a group of its own.
+        weights: each index term -> its highest weight in any group: what BM25 is asked.
+        sentences: the message's sentences, in order.
+        corrections: each misspelt word -> the word it was read as.
+        words: each question term -> the word it was first written as (corrected).
+        broad: the question names only what the articles are about as a whole.
+    """
+
+    groups: Mapping[str, Mapping[str, float]]
+    weights: Mapping[str, float]
+    sentences: tuple[Sentence, ...] = ()
+    corrections: Mapping[str, str] = field(default_factory=dict)
+    words: Mapping[str, str] = field(default_factory=dict)
+    broad: bool = False
+
+    @classmethod
+    def from_groups(
+        cls,
+        groups: Mapping[str, Mapping[str, float]],
+        sentences: Sequence[Sentence] = (),
+        corrections: Mapping[str, str] | None = None,
+        words: Mapping[str, str] | None = None,
+        broad: bool = False,
+    ) -> Query:
+        """Make a query from its groups, working out the weight of each index term."""
+        weights: dict[str, float] = {}
+        for alternatives in groups.values():
+            for term, weight in alternatives.items():
+                weights[term] = max(weight, weights.get(term, 0.0))
+        return cls(
+            groups, weights, tuple(sentences), dict(corrections or {}), dict(words or {}), broad
+        )
+
+    @property
+    def asking_terms(self) -> list[tuple[str, ...]]:
+        """Return the terms of each asking sentence (all sentences if none asks)."""
+        return [s.terms for s in self.sentences if s.asking]
+
+
+@lru_cache(maxsize=1)
+def default_frames() -> PhraseTable[frozenset[str]]:
+    """Return the shipped question frames (data/question_frames.tsv) by their words.
+
+    A frame's phrases are matched on the words as written (stopwords kept: "how often");
+    its article terms are returned as written, to be analysed by the caller.
+    """
+    name = "question_frames.tsv"
+    text = resources.files("psoasbot").joinpath(f"data/{name}").read_text("utf-8")
+    entries = parse_entries(text, name, FRAME_KINDS)
+    return PhraseTable(
+        (tuple(tokenize(normalize(phrase))), frozenset(entry.terms))
+        for entry in entries
+        for phrase in entry.phrases
+    )
+
+
+def topic_terms(index: Index) -> frozenset[str]:
+    """Return the terms most article titles share: what the articles are about as a whole."""
+    titles = index.titles
+    counts: dict[str, int] = {}
+    for title in titles:
+        for term in title:
+            counts[term] = counts.get(term, 0) + 1
+    return frozenset(t for t, n in counts.items() if n >= TOPIC_TITLE_SHARE * len(titles))
+
+
+def split_sentences(message: str) -> list[str]:
+    """Split a message into sentences at ., ! or ? and a space, and at line breaks."""
+    sentences: list[str] = []
+    start = 0
+    text = message.strip()
+    for end in _SENTENCE_END.finditer(text):
+        piece = text[start : end.start()]
+        word = _LAST_WORD.search(piece)
+        if "\n" not in end.group() and word and word.group(1).lower() in ABBREVIATIONS:
+            continue  # "e.g. this stays whole"
+        sentences.append(piece)
+        start = end.end()
+    sentences.append(text[start:])
+    return [s for s in sentences if s]
+
+
+class QueryBuilder:
+    """Turns messages into queries over one index."""
+
+    def __init__(
+        self,
+        index: Index,
+        vocabulary: Vocabulary,
+        settings: QuerySettings | None = None,
+    ) -> None:
+        self.index = index
+        self.settings = settings = settings or QuerySettings()
+        self.analyzer = index.analyzer
+        self.topic = topic_terms(index)
+        stemmer = index.settings.stemmer
+        self._lexicon: Lexicon | None = default_lexicon(stemmer) if settings.lexicon else None
+        lexicon_words = self._lexicon.words if self._lexicon else frozenset()
+        self._known = lambda term: term in lexicon_words or index.idf(term) > 0
+        self._speller: Speller | None = None
+        if settings.spelling:
+            lay_words = self._lexicon.lay_words if self._lexicon else ()
+            self._speller = Speller(vocabulary.words, lay_words)
+
+    def build(self, message: str) -> Query:
+        """Read a message: its sentences, corrections, lay phrases, frames and breadth."""
+        s = self.settings
+        pieces = [(text, self._asks(text)) for text in split_sentences(message)]
+        explicit = any(asking for _, asking in pieces)
+        worded = any(self._asks(text, marks=False) for text, _ in pieces)
+        if not explicit:
+            pieces = [(text, True) for text, _ in pieces]
+        groups: dict[str, dict[str, float]] = {}
+        sentences: list[Sentence] = []
+        corrections: dict[str, str] = {}
+        words: dict[str, str] = {}
+        frame_words: set[str] = set()
+        for text, asking in pieces:
+            tokens = self.analyzer.tokens(text)
+            if asking:
+                for match in default_frames().find(tokens):
+                    frame_words |= match.value
+            weight = 1.0 if asking else s.context_weight
+            terms = []
+            for token in tokens:
+                term = self.analyzer.term(token)
+                if not term:
+                    continue
+                if self._speller is not None and not self._known(term):
+                    correction = self._speller.correct(token)
+                    if correction is not None:
+                        corrections[token] = token = correction
+                        term = self.analyzer.term(correction)
+                terms.append(term)
+                words.setdefault(term, token)
+                group = groups.setdefault(term, {})
+                group[term] = max(weight, group.get(term, 0.0))
+            sentences.append(Sentence(tuple(terms), asking))
+        if self._lexicon is not None:
+            for sentence in sentences:
+                expansions = self._lexicon.expand(sentence.terms)
+                for term, synonyms in expansions.items():
+                    weight = s.expansion_weight * groups[term][term]
+                    for synonym in synonyms:
+                        groups[term][synonym] = max(weight, groups[term].get(synonym, 0.0))
+        broad = self._is_broad(groups, worded)
+        if broad and not groups:
+            groups = {term: {term: 1.0} for term in sorted(self.topic)}
+        if frame_words and s.frame_weight:
+            frame = {t: s.frame_weight for t in self.analyzer.terms(" ".join(sorted(frame_words)))}
+            groups["?"] = {t: w for t, w in frame.items() if t not in groups}
+        return Query.from_groups(groups, sentences, corrections, words, broad)
+
+    def _asks(self, sentence: str, marks: bool = True) -> bool:
+        """Tell whether a sentence asks: a question mark (`marks`) or a question word first."""
+        if marks and "?" in sentence:
+            return True
+        tokens = self.analyzer.tokens(sentence)
+        return bool(tokens) and tokens[0] in QUESTION_WORDS
+
+    def _is_broad(self, groups: Mapping[str, Mapping[str, float]], worded: bool) -> bool:
+        """Tell whether every term names the subject as a whole.
+
+        A question with no term at all is broad when it starts with a question word
+        ("where is it?"), not when it is only "?" or "thanks".
+        """
+        if not groups:
+            return worded
+        return all(self.topic.intersection(alternatives) for alternatives in groups.values())

@@ -1,0 +1,154 @@
+"""query.py: how a message is read: sentences, the asking part, spelling, frames, breadth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from psoasbot import Assistant, QuerySettings
+from psoasbot.analysis import Analyzer
+from psoasbot.corpus import builtin_corpus_path
+from psoasbot.lexicon import parse_entries
+from psoasbot.query import FRAME_KINDS, Query, QueryBuilder, Sentence, split_sentences
+from psoasbot.retrieval import Retriever
+
+
+@pytest.fixture(scope="module")
+def assistant() -> Assistant:
+    return Assistant.from_corpus()
+
+
+def build(assistant: Assistant, message: str, **settings: Any) -> Query:
+    return QueryBuilder(assistant.index, assistant.vocabulary, QuerySettings(**settings)).build(
+        message
+    )
+
+
+def test_query_weights_are_each_terms_highest_weight() -> None:
+    query = Query.from_groups({"hip": {"hip": 1.0, "psoa": 0.5}, "psoa": {"psoa": 1.0}})
+    assert query.weights == {"hip": 1.0, "psoa": 1.0}
+    assert Query.from_groups({}).weights == {}
+
+
+@pytest.mark.parametrize(
+    ("message", "sentences"),
+    [
+        ("one. two? three!", ["one.", "two?", "three!"]),
+        ("no full stop at the end", ["no full stop at the end"]),
+        ("first line\nsecond line", ["first line", "second line"]),
+        ("e.g. this stays whole", ["e.g. this stays whole"]),
+        ("  \n ", []),
+    ],
+)
+def test_split_sentences(message: str, sentences: list[str]) -> None:
+    assert split_sentences(message) == sentences
+
+
+def test_the_asking_sentence_weighs_fully_and_the_story_less(assistant: Assistant) -> None:
+    query = build(
+        assistant,
+        "My physio is lovely. Which stretch helps?",
+        context_weight=0.5,
+        lexicon=False,
+        frame_weight=0.0,
+    )
+    assert query.sentences == (
+        Sentence(("physio", "love"), False),
+        Sentence(("stretch", "help"), True),
+    )
+    assert query.weights == {"physio": 0.5, "love": 0.5, "stretch": 1.0, "help": 1.0}
+
+
+def test_a_message_that_asks_nowhere_is_all_question(assistant: Assistant) -> None:
+    query = build(assistant, "psoas attachment points. lower back", context_weight=0.5)
+    assert all(sentence.asking for sentence in query.sentences)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["how do I stretch", "Can I run?", "explain the psoas", "the psoas is what?"],
+)
+def test_a_question_word_first_or_a_question_mark_asks(assistant: Assistant, sentence: str) -> None:
+    query = build(assistant, "I sit all day. " + sentence, lexicon=False)
+    assert [s.asking for s in query.sentences] == [False, True]
+
+
+def test_misspellings_are_read_as_the_articles_words(assistant: Assistant) -> None:
+    query = build(assistant, "wat is the psoas musle and how do I stretchng it")
+    assert query.corrections == {"musle": "muscle", "stretchng": "stretching"}
+    assert {"psoa", "muscl", "stretch"} <= set(query.weights)
+    assert query.words["muscl"] == "muscle"
+
+
+def test_spelling_can_be_turned_off(assistant: Assistant) -> None:
+    query = build(assistant, "musle", spelling=False)
+    assert (query.corrections, list(query.weights)) == ({}, ["musl"])
+
+
+def test_a_question_frame_adds_the_words_of_its_answers(assistant: Assistant) -> None:
+    analyzer = Analyzer()
+    query = build(assistant, "how often should I stretch?", frame_weight=0.4, lexicon=False)
+    frequency = set(analyzer.terms("times week daily regularly"))
+    assert query.groups["?"] == dict.fromkeys(frequency, 0.4)
+    assert query.weights["stretch"] == 1.0
+    # only an asking sentence's frame counts
+    story = build(assistant, "I wonder why. Which stretch?", frame_weight=0.4, lexicon=False)
+    assert "?" not in story.groups
+
+
+@pytest.mark.parametrize(
+    ("message", "broad"),
+    [
+        ("psoas", True),
+        ("what is the psoas muscle?", True),
+        ("what are hip flexors", True),
+        ("where is it?", True),
+        ("what does it do", True),
+        ("my hip hurts", False),
+        ("kneeling psoas stretch", False),
+        ("?", False),
+        ("thanks", False),
+    ],
+)
+def test_a_question_naming_only_the_subject_is_broad(
+    assistant: Assistant, message: str, broad: bool
+) -> None:
+    assert build(assistant, message).broad is broad
+
+
+def test_a_broad_question_without_words_asks_for_the_subject(assistant: Assistant) -> None:
+    query = build(assistant, "where is it?", frame_weight=0.0)
+    assert query.weights == {"muscl": 1.0, "psoa": 1.0}
+
+
+def test_a_broad_question_gets_the_sections_that_introduce_the_subject(
+    assistant: Assistant,
+) -> None:
+    for question in ("psoas", "what is the psoas?", "tell me about the psoas muscle"):
+        top = assistant.ask(question).passages[0].passage
+        assert top.section in {"What Is the Psoas Muscle?", "Understanding the Psoas Muscle"}
+    plain = Assistant(assistant.index, query_settings=QuerySettings(overview=False))
+    assert plain.ask("psoas").passages[0].passage.section == "Standing Psoas Stretch"
+
+
+def test_every_article_term_of_the_question_frames_occurs_in_the_corpus() -> None:
+    analyzer = Analyzer()
+    corpus_terms: set[str] = set()
+    for file in builtin_corpus_path().glob("*.md"):
+        corpus_terms.update(analyzer.terms(file.read_text("utf-8")))
+    text = builtin_corpus_path().parent / "psoasbot" / "data" / "question_frames.tsv"
+    entries = parse_entries(text.read_text("utf-8"), "question_frames.tsv", FRAME_KINDS)
+    assert {e.category for e in entries} == FRAME_KINDS
+    missing = {
+        term
+        for entry in entries
+        for term in analyzer.terms(" ".join(entry.terms))
+        if term not in corpus_terms
+    }
+    assert missing == set()
+
+
+def test_the_retriever_reads_questions_with_its_builder(assistant: Assistant) -> None:
+    retriever = Retriever(assistant.index, QuerySettings(lexicon=False), assistant.vocabulary)
+    assert retriever.query("kneel").weights == {"kneel": 1.0}
