@@ -1,67 +1,163 @@
 """Red-flag triage: spot messages that describe emergency warning signs, before retrieval.
 
-The patterns are reviewed data (`data/red_flags.txt`); this module reads them and applies
-them with two rules of its own: a match preceded by a negation in its clause ("no fever",
-"I haven't lost control of my bladder") does not count, and a rule's `unless` pattern in
-the same sentence cancels it ("numb bum after a long bike ride").
+What counts as a warning sign is reviewed data (`data/red_flags.txt`): *concepts*, each
+with the many ways people say it ("numb", "can't feel anything", "no feeling"; "groin",
+"down there", "between my legs"), and *rules* that combine concepts within a window (a few
+words, a clause, a sentence, the message). This module reads that file and applies it:
+
+- a concept's phrase counts unless a negation governs it ("no fever", "I haven't lost
+  control of my bladder"), or one of the concept's `not` phrases covers it ("fell asleep",
+  "chills down my spine");
+- the occurrences a rule combines must be about one person: "my dad had cancer" and "my
+  back hurts" are two people, "my dad had cancer" and "his back hurts" one;
+- a rule's `unless` concept near its warning sign cancels it ("numb bum after a long bike
+  ride", "a car crash years ago").
+
+Matching is on word tokens, by dictionary look-up of each phrase's first word, so a
+message is scanned in time linear in its length; no regular expression of the file
+backtracks.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from importlib import resources
 
-from psoasbot.analysis import normalize
+from psoasbot.analysis import load_stopwords, normalize
 
 # Scanning is linear in the message, but a message longer than this is not a description
 # of symptoms; its start is scanned. (NFKC can expand a character 18-fold, so this also
-# bounds the worst case: 100,000 characters of U+FDFA take ~0.1 s instead of ~0.4 s.)
+# bounds the cost of normalising.)
 MAX_TRIAGE_CHARS = 5_000
 
-_NEGATIONS = frozenset(
-    """no not never without dont don't didnt didn't doesnt doesn't havent haven't hasnt
-    hasn't hadnt hadn't isnt isn't arent aren't wasnt wasn't werent weren't wont won't
-    neither nor denies deny denied nothing free""".split()
-)
-# How many words before a match are searched for a negation, within the same clause.
-_NEGATION_WINDOW = 4
-_CLAUSE_BREAK = re.compile(r"[.!?;:,\n]|\bbut\b|\bthough\b|\balthough\b|\bhowever\b")
-_SENTENCE_BREAK = re.compile(r"[.!?\n]")
-_WORD = re.compile(r"[a-z']+")
+Window = tuple[str, int]  # ("words", n), ("clause", 0), ("sentence", 0) or ("message", 0)
+_WINDOWS = ("clause", "sentence", "message")
+_MAX_GAP = 5
+_FUZZY_MIN_LETTERS = 6
+_VOWELS = "aeiouy"
+SELF, OTHER, NOBODY = 1, 2, 0
+
+
+class RedFlagFileError(ValueError):
+    """The red-flag file is malformed (a packaging error, not a user error)."""
+
+
+# --- the vocabulary, compiled ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One word position of a phrase: the words it accepts, or a gap of any words."""
+
+    words: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    numbers: tuple[float, float] | None = None
+    optional: bool = False
+    gap: int = 0  # a gap slot takes 0 to `gap` words of any kind
+    sub: tuple[Phrase, ...] = ()  # "@concept" inside a phrase: any phrase of that concept
+
+    def accepts(self, word: str, number: float | None) -> bool:
+        if word in self.words:
+            return True
+        if self.numbers is not None and number is not None:
+            return self.numbers[0] <= number <= self.numbers[1]
+        return any(word.startswith(p) for p in self.prefixes)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A phrase of a concept as the file writes it, and its compiled slots."""
+
+    text: str
+    line: int
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A warning sign or a context, with the phrases people use for it.
+
+    `exceptions` are phrases that contain a phrase of the concept without meaning it
+    ("fell asleep" for a fall); an occurrence that starts inside one does not count.
+    """
+
+    name: str
+    about: str
+    source: str
+    phrases: tuple[Phrase, ...]
+    exceptions: tuple[Phrase, ...] = ()
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A `when` line: all its concepts found within the window fire the rule."""
+
+    concepts: tuple[str, ...]
+    window: Window
+    text: str
+
+
+@dataclass(frozen=True)
+class Guard:
+    """An `unless` line: this concept within the window of the warning sign cancels it.
+
+    `target` names the concept it guards; empty, it guards each combination's first one.
+    """
+
+    concept: str
+    window: Window
+    target: str = ""
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A red flag: any `match` pattern (with `context` somewhere, no `unless` near) fires it.
+    """A red flag: any of its combinations fires it, unless a guard cancels the sign.
 
-    `quick` holds, for each `match` pattern that starts with a word boundary, the same
-    pattern without it: a match of the whole is a match of the rest, so where the rest
-    finds nothing the whole cannot either, and the rest is found several times faster
-    (Python's `re` skips ahead to the first letters it can start with, which a leading
-    `\b` prevents).
+    The first concept of each combination is the warning sign itself; the guards are
+    looked for around it.
     """
 
     name: str
     reason: str
-    match: tuple[re.Pattern[str], ...]
-    context: tuple[re.Pattern[str], ...] = ()
-    unless: tuple[re.Pattern[str], ...] = ()
-    quick: tuple[re.Pattern[str] | None, ...] = ()
+    source: str
+    when: tuple[Combination, ...]
+    unless: tuple[Guard, ...] = ()
+
+
+@dataclass(frozen=True)
+class Language:
+    """How negation, clauses and people are read (the file's `language` block)."""
+
+    negations: frozenset[str]
+    not_negations: frozenset[str]  # a negation word followed by one is none ("not sure")
+    reach: int  # how many words a negation covers
+    contrasts: frozenset[str]  # words that start a new clause ("but", "though")
+    joiners: frozenset[str]  # "and", "so": a new clause when a subject follows
+    subjects: frozenset[str]
+    self_words: frozenset[str]
+    possessives: frozenset[str]  # "my": someone else's when another person follows ("my dad")
+    other_words: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The parsed red-flag file: the language, the concepts and the rules, in file order."""
+
+    language: Language
+    concepts: tuple[Concept, ...]
+    rules: tuple[Rule, ...]
+    _index: _PhraseIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.quick:
-            object.__setattr__(self, "quick", tuple(_without_boundary(p) for p in self.match))
+        object.__setattr__(self, "_index", _PhraseIndex(self.concepts))
 
-
-def _without_boundary(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
-    if not pattern.pattern.startswith(r"\b"):
-        return None
-    try:
-        return re.compile(pattern.pattern[2:], pattern.flags)
-    except re.error:
-        return None
+    def concept(self, name: str) -> Concept:
+        """Return the concept of that name."""
+        return next(c for c in self.concepts if c.name == name)
 
 
 @dataclass(frozen=True)
@@ -73,102 +169,630 @@ class Finding:
     evidence: str
 
 
-class RedFlagFileError(ValueError):
-    """The red-flag pattern file is malformed (a packaging error, not a user error)."""
+# --- the file format -----------------------------------------------------------------------
+
+_WORD_SPEC = re.compile(r"[a-z0-9']+[*~]?$")
+_NUMBER_SPEC = re.compile(r"\{(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)\}$")
+_GAP_SPEC = re.compile(r"\.\.(\d)$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*$")
+_WHEN = re.compile(r"(.+?)\s+within\s+(?:(\d+)\s+words?|(clause|sentence|message))$")
+_LANGUAGE_KEYS = {
+    "negation words": "negations",
+    "not a negation before": "not_negations",
+    "negation reach": "reach",
+    "contrast words": "contrasts",
+    "joining words": "joiners",
+    "subject words": "subjects",
+    "self words": "self_words",
+    "possessive words": "possessives",
+    "other words": "other_words",
+}
 
 
-def parse_rules(text: str, name: str = "red_flags.txt") -> tuple[Rule, ...]:
-    """Parse the red-flag pattern format; errors name the line."""
-    rules: list[Rule] = []
-    current: dict[str, list[str]] | None = None
-    rule_name = ""
+def parse_rules(text: str, name: str = "red_flags.txt") -> RuleSet:
+    """Parse the red-flag file format (described at the top of the file); errors name the line.
 
-    def close() -> None:
-        if current is None:
-            return
-        if not current["reason"] or not current["match"]:
-            raise RedFlagFileError(f"{name}: rule [{rule_name}] needs a reason and a match")
-        rules.append(
-            Rule(
-                rule_name,
-                current["reason"][0],
-                tuple(re.compile(p) for p in current["match"]),
-                tuple(re.compile(p) for p in current["context"]),
-                tuple(re.compile(p) for p in current["unless"]),
+    Raises:
+        RedFlagFileError: a line that is not understood, a rule that names an unknown
+            concept, a phrase that cannot be compiled; the message gives the line.
+    """
+    blocks = _blocks(text, name)
+    language = None
+    concept_blocks: list[_Block] = []
+    rule_blocks: list[_Block] = []
+    for block in blocks:
+        if block.kind == "language":
+            language = _language(block, name)
+        elif block.kind == "concept":
+            concept_blocks.append(block)
+        else:
+            rule_blocks.append(block)
+    if language is None:
+        raise RedFlagFileError(f"{name}: no 'language' block; add one (see the file's header)")
+    known = _vocabulary(concept_blocks, rule_blocks) | load_stopwords()
+    concepts = _concepts(concept_blocks, name, known)
+    names = {c.name for c in concepts}
+    rules = tuple(_rule(block, name, names) for block in rule_blocks)
+    if not rules:
+        raise RedFlagFileError(f"{name}: no rule; add a 'rule NAME' block")
+    return RuleSet(language, concepts, rules)
+
+
+@dataclass
+class _Block:
+    kind: str
+    name: str
+    line: int
+    entries: list[tuple[int, str, str]]  # (line, key, value)
+
+    def values(self, key: str) -> list[tuple[int, str]]:
+        return [(line, value) for line, k, value in self.entries if k == key]
+
+    def one(self, key: str, file: str) -> str:
+        found = self.values(key)
+        if len(found) != 1:
+            raise RedFlagFileError(
+                f"{file} line {self.line}: {self.kind} {self.name} needs exactly one '{key}:' line"
             )
-        )
+        return found[0][1]
 
+
+_BLOCK_KEYS = {
+    "language": set(_LANGUAGE_KEYS),
+    "concept": {"about", "source", "say", "not"},
+    "rule": {"reason", "source", "when", "unless"},
+}
+
+
+def _blocks(text: str, name: str) -> list[_Block]:
+    blocks: list[_Block] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith("[") and line.endswith("]"):
-            close()
-            rule_name = line[1:-1].strip()
-            current = {"reason": [], "match": [], "context": [], "unless": []}
+        if not raw[0].isspace():
+            kind, _, block_name = line.partition(" ")
+            block_name = block_name.strip()
+            if kind not in _BLOCK_KEYS or (kind != "language") != bool(block_name):
+                raise RedFlagFileError(
+                    f"{name} line {number}: expected 'language', 'concept NAME' or 'rule NAME'"
+                    " at the start of a line (entries are indented)"
+                )
+            if block_name and not _NAME.match(block_name):
+                raise RedFlagFileError(
+                    f"{name} line {number}: name '{block_name}' must be lower-case letters,"
+                    " digits and underscores"
+                )
+            if any(b.kind == kind and b.name == block_name for b in blocks):
+                raise RedFlagFileError(
+                    f"{name} line {number}: {kind} {block_name} is defined twice"
+                )
+            blocks.append(_Block(kind, block_name, number, []))
             continue
         key, sep, value = line.partition(":")
         key = key.strip()
-        if current is None or not sep or key not in current:
-            raise RedFlagFileError(f"{name} line {number}: expected '[rule]' or 'key: value'")
-        try:
-            re.compile(value.strip())
-        except re.error as exc:
-            raise RedFlagFileError(f"{name} line {number}: bad pattern ({exc})") from exc
-        current[key].append(value.strip())
-    close()
-    return tuple(rules)
+        if not blocks or not sep or key not in _BLOCK_KEYS[blocks[-1].kind]:
+            expected = ", ".join(sorted(_BLOCK_KEYS[blocks[-1].kind])) if blocks else "a block"
+            raise RedFlagFileError(
+                f"{name} line {number}: expected 'key: value' with key one of: {expected}"
+            )
+        blocks[-1].entries.append((number, key, value.strip()))
+    return blocks
+
+
+def _language(block: _Block, name: str) -> Language:
+    lists: dict[str, frozenset[str]] = {}
+    reach = 0
+    for key, attribute in _LANGUAGE_KEYS.items():
+        found = block.values(key)
+        if not found:
+            raise RedFlagFileError(f"{name} line {block.line}: language needs a '{key}:' line")
+        if attribute == "reach":
+            line, value = found[-1]
+            if not value.isdigit() or not 1 <= int(value) <= 10:
+                raise RedFlagFileError(f"{name} line {line}: negation reach must be 1 to 10 words")
+            reach = int(value)
+        else:
+            lists[attribute] = frozenset(_token(w) for _, v in found for w in v.split())
+    return Language(reach=reach, **lists)
+
+
+def _vocabulary(*groups: list[_Block]) -> set[str]:
+    """Every plain word the file writes: typo variants must not turn into one of them."""
+    words: set[str] = set()
+    for blocks in groups:
+        for block in blocks:
+            for _, key, value in block.entries:
+                if key in ("say", "not"):
+                    words.update(w for w in re.split(r"[\s/|\[\]]+", value) if w.isalpha())
+    return {_token(w) for w in words}
+
+
+def _concepts(blocks: list[_Block], name: str, known: set[str]) -> tuple[Concept, ...]:
+    by_name = {b.name: b for b in blocks}
+    compiled: dict[str, tuple[Phrase, ...]] = {}
+
+    def phrases(block: _Block, key: str, trail: tuple[str, ...]) -> tuple[Phrase, ...]:
+        result: list[Phrase] = []
+        for line, value in block.values(key):
+            for item in (p.strip() for p in value.split("|")):
+                if item.startswith("@") and " " not in item:
+                    result.extend(resolve(item[1:], line, trail))
+                elif item:
+                    result.append(
+                        _phrase(item, line, name, known, partial(resolve, line=line, trail=trail))
+                    )
+        return tuple(result)
+
+    def resolve(ref: str, line: int, trail: tuple[str, ...]) -> tuple[Phrase, ...]:
+        if ref not in by_name:
+            raise RedFlagFileError(f"{name} line {line}: unknown concept '{ref}'")
+        if ref in trail:
+            raise RedFlagFileError(f"{name} line {line}: '{ref}' includes itself")
+        if ref not in compiled:
+            compiled[ref] = phrases(by_name[ref], "say", (*trail, ref))
+        return compiled[ref]
+
+    concepts = []
+    for block in blocks:
+        if block.name not in compiled:
+            compiled[block.name] = phrases(block, "say", (block.name,))
+        if not compiled[block.name]:
+            raise RedFlagFileError(
+                f"{name} line {block.line}: concept {block.name} has no 'say:' line"
+            )
+        concepts.append(
+            Concept(
+                block.name,
+                block.one("about", name),
+                block.one("source", name),
+                compiled[block.name],
+                phrases(block, "not", (block.name,)),
+            )
+        )
+    return tuple(concepts)
+
+
+def _phrase(
+    text: str, line: int, name: str, known: set[str], resolve: Callable[[str], tuple[Phrase, ...]]
+) -> Phrase:
+    slots: list[Slot] = []
+    for piece in text.split():
+        where = f"{name} line {line}: in '{text}', '{piece}'"
+        if piece.startswith("@"):
+            slots.append(Slot(sub=resolve(piece[1:])))
+            continue
+        gap = _GAP_SPEC.match(piece)
+        if gap:
+            if not 1 <= int(gap.group(1)) <= _MAX_GAP:
+                raise RedFlagFileError(f"{where}: a gap is ..1 to ..{_MAX_GAP} words")
+            slots.append(Slot(gap=int(gap.group(1))))
+            continue
+        optional = piece.startswith("[") and piece.endswith("]")
+        body = piece[1:-1] if optional else piece
+        number = _NUMBER_SPEC.match(body)
+        if number:
+            low, high = float(number.group(1)), float(number.group(2))
+            slots.append(Slot(numbers=(low, high), optional=optional))
+            continue
+        words: set[str] = set()
+        prefixes: list[str] = []
+        for alternative in body.split("/"):
+            if not _WORD_SPEC.match(alternative):
+                raise RedFlagFileError(
+                    f"{where}: write words (a-z, 0-9, '), 'a/b' for either, '[a/b]' for"
+                    " optional, 'word*' for a prefix, 'word~' for typos, '{38-42}' for a"
+                    " number, '..3' for up to 3 words"
+                )
+            word = _token(alternative.rstrip("*~"))
+            if alternative.endswith("*"):
+                if len(word) < 3:
+                    raise RedFlagFileError(f"{where}: a prefix needs at least 3 letters")
+                prefixes.append(word)
+            elif alternative.endswith("~"):
+                if len(word) < _FUZZY_MIN_LETTERS:
+                    raise RedFlagFileError(
+                        f"{where}: typo tolerance needs a word of {_FUZZY_MIN_LETTERS}+ letters"
+                    )
+                words.add(word)
+                words.update(v for v in _typos(word) if v not in known)
+            else:
+                words.add(word)
+        slots.append(Slot(frozenset(words), tuple(prefixes), optional=optional))
+    if not slots or slots[0].optional or slots[0].gap or slots[0].sub or slots[-1].gap:
+        raise RedFlagFileError(
+            f"{name} line {line}: the phrase '{text}' must start with a word that is always"
+            " there (not a gap or an @concept), and not end with a gap"
+        )
+    return Phrase(text, line, tuple(slots))
+
+
+def _typos(word: str) -> set[str]:
+    """One-letter slips that keep the first letter: a letter left out, doubled, two
+    letters swapped, or one vowel for another ("numbess", "bladdder", "incontinance")."""
+    variants = set()
+    for i in range(1, len(word)):
+        variants.add(word[:i] + word[i + 1 :])
+        if i + 1 < len(word):
+            variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+        if word[i] in _VOWELS:
+            variants.update(word[:i] + v + word[i + 1 :] for v in _VOWELS)
+    variants.update(word[:i] + word[i] + word[i:] for i in range(len(word)))
+    variants.discard(word)
+    return variants
+
+
+def _rule(block: _Block, name: str, concepts: set[str]) -> Rule:
+    def window_of(line: int, spec: str, pair: bool = True) -> tuple[list[str], Window]:
+        match = _WHEN.match(spec)
+        if not match:
+            raise RedFlagFileError(
+                f"{name} line {line}: expected 'concept + concept within N words'"
+                " (or within clause, sentence, message)"
+            )
+        parts = [p.strip() for p in match.group(1).split("+")]
+        for part in parts:
+            if part not in concepts:
+                raise RedFlagFileError(f"{name} line {line}: unknown concept '{part}'")
+        if match.group(2):
+            if (pair and len(parts) != 2) or not 0 <= int(match.group(2)) <= 10:
+                raise RedFlagFileError(
+                    f"{name} line {line}: 'within N words' joins two concepts, N up to 10"
+                )
+            return parts, ("words", int(match.group(2)))
+        return parts, (match.group(3), 0)
+
+    when = []
+    for line, spec in block.values("when"):
+        if "within" not in spec:  # a single concept is its own window
+            spec += " within clause"
+        parts, window = window_of(line, spec)
+        when.append(Combination(tuple(parts), window, spec))
+    if not when:
+        raise RedFlagFileError(f"{name} line {block.line}: rule {block.name} has no 'when:' line")
+    unless: list[Guard] = []
+    for line, spec in block.values("unless"):
+        spec, _, target = spec.partition(" of ")
+        target = target.strip()
+        if target and not any(target == c.concepts[0] or target in c.concepts for c in when):
+            raise RedFlagFileError(
+                f"{name} line {line}: '{target}' is in no 'when:' line of rule {block.name}"
+            )
+        parts, window = window_of(line, spec, pair=False)
+        unless.extend(Guard(part, window, target) for part in parts)
+    return Rule(
+        block.name,
+        block.one("reason", name),
+        block.one("source", name),
+        tuple(when),
+        tuple(unless),
+    )
+
+
+# --- reading a message ---------------------------------------------------------------------
+
+# Numbers keep their decimals ("38.5"); an ellipsis or a dash between spaces ends a clause,
+# like a comma; a full stop, "!", "?" or a line break ends a sentence.
+_TOKEN = re.compile(
+    r"(\d+(?:[.,]\d+)?)|([^\W\d_]+(?:'[^\W\d_]+)*)|(\.\.+)|([.!?]+|\n)|([,;:()\[\]]|\s-+\s)"
+)
+
+
+def _token(word: str) -> str:
+    return word.replace("'", "")
+
+
+@dataclass
+class _Text:
+    """A message as word tokens, each with its place in segments, clauses and sentences.
+
+    A segment ends at any punctuation; a phrase never crosses one. A clause also ends at
+    a contrast word; a sentence at a full stop, "!", "?" or a line break.
+    """
+
+    text: str
+    words: list[str]
+    numbers: list[float | None]
+    spans: list[tuple[int, int]]
+    segment: list[int]
+    clause: list[int]
+    sentence: list[int]
+
+
+def _read(message: str, language: Language) -> _Text:
+    text = normalize(message[:MAX_TRIAGE_CHARS])
+    read = _Text(text, [], [], [], [], [], [])
+    segment = clause = sentence = 0
+    for match in _TOKEN.finditer(text):
+        number, word, ellipsis, stop, comma = match.groups()
+        if number or word:
+            token = number if number else _token(word)
+            if token in language.contrasts:
+                clause += 1
+            read.words.append(token)
+            read.numbers.append(float(number.replace(",", ".")) if number else None)
+            read.spans.append(match.span())
+            read.segment.append(segment)
+            read.clause.append(clause)
+            read.sentence.append(sentence)
+        else:
+            segment += 1
+            clause += 1
+            if stop:
+                sentence += 1
+    return read
+
+
+@dataclass
+class _Occurrence:
+    concept: str
+    start: int
+    end: int  # exclusive
+    negated: bool = False
+    owner: int = NOBODY
+
+
+class _PhraseIndex:
+    """Each phrase of each concept under the words its first slot accepts."""
+
+    def __init__(self, concepts: tuple[Concept, ...]) -> None:
+        self.by_word: dict[str, list[tuple[str, Phrase, bool]]] = {}
+        self.by_prefix: dict[str, list[tuple[str, Phrase, bool]]] = {}
+        self.by_number: list[tuple[str, Phrase, bool]] = []
+        for concept in concepts:
+            for phrases, exception in ((concept.phrases, False), (concept.exceptions, True)):
+                for phrase in phrases:
+                    entry = (concept.name, phrase, exception)
+                    first = phrase.slots[0]
+                    for word in first.words:
+                        self.by_word.setdefault(word, []).append(entry)
+                    for prefix in first.prefixes:
+                        self.by_prefix.setdefault(prefix[:3], []).append(entry)
+                    if first.numbers is not None:
+                        self.by_number.append(entry)
+
+    def candidates(self, word: str, number: float | None) -> Iterator[tuple[str, Phrase, bool]]:
+        yield from self.by_word.get(word, ())
+        yield from self.by_prefix.get(word[:3], ())
+        if number is not None:
+            yield from self.by_number
+
+
+def _match_ends(slots: tuple[Slot, ...], read: _Text, start: int) -> set[int]:
+    """Return where matches of the slots that begin at `start` end (empty: no match).
+
+    Depth-first over (slot, position), each pair visited once: optional slots, gaps and
+    @concept slots branch a few ways at most, so the work is bounded by the phrase.
+    """
+    segment = read.segment[start]
+    limit = len(read.words)
+    ends: set[int] = set()
+    stack = [(0, start)]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        state = stack.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        slot_index, pos = state
+        if slot_index == len(slots):
+            ends.add(pos)
+            continue
+        slot = slots[slot_index]
+        if slot.gap:
+            for skip in range(slot.gap + 1):
+                if pos + skip <= limit and (skip == 0 or read.segment[pos + skip - 1] == segment):
+                    stack.append((slot_index + 1, pos + skip))
+            continue
+        if slot.optional:
+            stack.append((slot_index + 1, pos))
+        if pos >= limit or read.segment[pos] != segment:
+            continue
+        if slot.sub:
+            for phrase in slot.sub:
+                if phrase.slots[0].accepts(read.words[pos], read.numbers[pos]):
+                    stack.extend(
+                        (slot_index + 1, end) for end in _match_ends(phrase.slots, read, pos)
+                    )
+        elif slot.accepts(read.words[pos], read.numbers[pos]):
+            stack.append((slot_index + 1, pos + 1))
+    return ends
+
+
+def _occurrences(read: _Text, rules: RuleSet) -> dict[str, list[_Occurrence]]:
+    found: dict[str, list[_Occurrence]] = {}
+    exceptions: dict[str, list[tuple[int, int]]] = {}
+    index = rules._index
+    for start, (word, number) in enumerate(zip(read.words, read.numbers, strict=True)):
+        for concept, phrase, exception in index.candidates(word, number):
+            ends = _match_ends(phrase.slots, read, start)
+            if not ends:
+                continue
+            end = max(ends)
+            if exception:
+                exceptions.setdefault(concept, []).append((start, end))
+            else:
+                found.setdefault(concept, []).append(_Occurrence(concept, start, end))
+    for concept, spans in exceptions.items():
+        if concept in found:
+            found[concept] = [
+                o for o in found[concept] if not any(s <= o.start < e for s, e in spans)
+            ]
+    # An occurrence of one phrase of a concept inside another's is the same mention.
+    for concept, occurrences in found.items():
+        occurrences.sort(key=lambda o: (o.start, -o.end))
+        kept: list[_Occurrence] = []
+        for o in occurrences:
+            if not kept or o.start >= kept[-1].end:
+                kept.append(o)
+        found[concept] = kept
+    return found
+
+
+def _mark_negation_and_owner(
+    read: _Text, found: dict[str, list[_Occurrence]], language: Language
+) -> None:
+    """Set each occurrence's `negated` and `owner` (who the words are about)."""
+    n = len(read.words)
+    # A negation word inside a phrase is part of it ("no feeling", "not dieting"): it
+    # covers only the rest of that phrase (so "dieting" in "not dieting" is negated).
+    inside = [0] * n
+    for occurrences in found.values():
+        for o in occurrences:
+            for i in range(o.start, o.end):
+                inside[i] = max(inside[i], o.end)
+    negated = bytearray(n)
+    words = read.words
+    for i, word in enumerate(words):
+        if word not in language.negations:
+            continue
+        if i + 1 < n and words[i + 1] in language.not_negations:
+            continue
+        for j in range(i + 1, inside[i] or min(n, i + 1 + language.reach)):
+            if read.sentence[j] != read.sentence[i] or words[j] in language.contrasts:
+                break
+            if words[j] in language.subjects and read.segment[j] != read.segment[j - 1]:
+                break  # ", my legs ...": a new clause with its own subject
+            if words[j] in language.joiners and j + 1 < n and words[j + 1] in language.subjects:
+                break  # "and I ...", "so my ..."
+            negated[j] = 1
+    # Whose words: the last person word up to the occurrence's end, in its sentence ("my
+    # dad ... cancer" is the dad's; "my back", with its own person word, is the writer's);
+    # failing that, the next one ("the pain in my groin").
+    person = [
+        SELF if w in language.self_words else OTHER if w in language.other_words else NOBODY
+        for w in words
+    ]
+    for i, word in enumerate(words):  # "my 90 year old neighbour" is the neighbour
+        if word in language.possessives:
+            for j in range(i + 1, min(n, i + 5)):
+                if person[j] or read.segment[j] != read.segment[i]:
+                    if person[j] == OTHER:
+                        person[i] = OTHER
+                    break
+    last, following = [NOBODY] * n, [NOBODY] * n
+    for i in range(n):
+        same = i and read.sentence[i] == read.sentence[i - 1]
+        last[i] = person[i] or (last[i - 1] if same else NOBODY)
+    for i in reversed(range(n)):
+        same = i + 1 < n and read.sentence[i] == read.sentence[i + 1]
+        following[i] = person[i] or (following[i + 1] if same else NOBODY)
+    for occurrences in found.values():
+        for o in occurrences:
+            o.negated = bool(negated[o.start])
+            o.owner = last[o.end - 1] or following[o.end - 1]
+
+
+def _same_person(*owners: int) -> bool:
+    known = {o for o in owners if o != NOBODY}
+    return len(known) <= 1
+
+
+def _window_id(read: _Text, o: _Occurrence, window: Window) -> int:
+    kind = window[0]
+    if kind == "clause":
+        return read.clause[o.start]
+    if kind == "message":
+        return 0
+    return read.sentence[o.start]
+
+
+def _near(read: _Text, a: _Occurrence, b: _Occurrence, window: Window) -> bool:
+    if window[0] == "words":
+        if read.sentence[a.start] != read.sentence[b.start]:
+            return False
+        gap = max(b.start - a.end, a.start - b.end, 0)
+        return gap <= window[1]
+    return _window_id(read, a, window) == _window_id(read, b, window)
+
+
+def _guarded(
+    read: _Text, sign: _Occurrence, guards: list[Guard], found: dict[str, list[_Occurrence]]
+) -> bool:
+    return any(
+        not g.negated and _near(read, sign, g, guard.window)
+        for guard in guards
+        for g in found.get(guard.concept, ())
+    )
+
+
+def _combine(
+    read: _Text,
+    combination: Combination,
+    occurrences: list[list[_Occurrence]],
+) -> list[_Occurrence] | None:
+    """Return one occurrence per concept, all in one window and about one person."""
+    window = combination.window
+    if window[0] == "words":
+        signs, others = occurrences
+        starts = [o.start for o in others]
+        reach = window[1] + max((o.end - o.start for o in others), default=0)
+        for a in signs:
+            low = bisect_left(starts, a.start - reach)
+            for b in others[low:]:
+                if b.start > a.end + window[1]:
+                    break
+                if _near(read, a, b, window) and _same_person(a.owner, b.owner):
+                    return [a, b]
+        return None
+    groups: dict[int, list[list[_Occurrence]]] = {}
+    for k, found in enumerate(occurrences):
+        for o in found:
+            groups.setdefault(_window_id(read, o, window), [[] for _ in occurrences])[k].append(o)
+    for members in groups.values():
+        if not all(members):
+            continue
+        for person in (SELF, OTHER):
+            picked = [next((o for o in m if o.owner in (person, NOBODY)), None) for m in members]
+            if all(p is not None for p in picked):
+                return [p for p in picked if p is not None]
+    return None
+
+
+def _evidence(read: _Text, parts: list[_Occurrence]) -> str:
+    spans = sorted((p.start, p.end) for p in parts)
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return " ... ".join(read.text[read.spans[s][0] : read.spans[e - 1][1]] for s, e in merged)
 
 
 @lru_cache(maxsize=1)
-def default_rules() -> tuple[Rule, ...]:
-    """Return the shipped red-flag rules."""
+def default_rules() -> RuleSet:
+    """Return the shipped red-flag concepts and rules."""
     text = resources.files("psoasbot").joinpath("data/red_flags.txt").read_text("utf-8")
     return parse_rules(text)
 
 
-def find_red_flags(message: str, rules: tuple[Rule, ...] | None = None) -> list[Finding]:
+def find_red_flags(message: str, rules: RuleSet | None = None) -> list[Finding]:
     """Return the red flags a message describes, one finding per rule, in rule order."""
-    text = normalize(message[:MAX_TRIAGE_CHARS])
+    rules = default_rules() if rules is None else rules
+    read = _read(message, rules.language)
+    found = _occurrences(read, rules)
+    if not found:
+        return []
+    _mark_negation_and_owner(read, found, rules.language)
     findings = []
-    for rule in default_rules() if rules is None else rules:
-        if rule.context and not any(p.search(text) for p in rule.context):
-            continue
-        evidence = _first_affirmed_match(rule, text)
-        if evidence is not None:
-            findings.append(Finding(rule.name, rule.reason, evidence))
+    for rule in rules.rules:
+        for combination in rule.when:
+            occurrences = [
+                [o for o in found.get(c, ()) if not o.negated] for c in combination.concepts
+            ]
+            if not all(occurrences):
+                continue
+            for k, concept in enumerate(combination.concepts):
+                guards = [
+                    g for g in rule.unless if g.target == concept or (not g.target and k == 0)
+                ]
+                if guards:
+                    occurrences[k] = [
+                        o for o in occurrences[k] if not _guarded(read, o, guards, found)
+                    ]
+            parts = _combine(read, combination, occurrences) if all(occurrences) else None
+            if parts is not None:
+                findings.append(Finding(rule.name, rule.reason, _evidence(read, parts)))
+                break
     return findings
-
-
-def _first_affirmed_match(rule: Rule, text: str) -> str | None:
-    for pattern, quick in zip(rule.match, rule.quick, strict=True):
-        if quick is not None and quick.search(text) is None:
-            continue
-        for match in pattern.finditer(text):
-            if _negated(text, match.start()):
-                continue
-            if rule.unless and _sentence_has(text, match.start(), match.end(), rule.unless):
-                continue
-            return match.group(0)
-    return None
-
-
-def _negated(text: str, start: int) -> bool:
-    """Tell whether a negation stands in the few words before `start`, in its clause."""
-    window = text[max(0, start - 60) : start]
-    breaks = list(_CLAUSE_BREAK.finditer(window))
-    if breaks:
-        window = window[breaks[-1].end() :]
-    words = _WORD.findall(window)[-_NEGATION_WINDOW:]
-    return any(w in _NEGATIONS for w in words)
-
-
-def _sentence_has(text: str, start: int, end: int, patterns: tuple[re.Pattern[str], ...]) -> bool:
-    left = max(
-        (m.end() for m in _SENTENCE_BREAK.finditer(text, max(0, start - 300), start)),
-        default=max(0, start - 300),
-    )
-    right_match = _SENTENCE_BREAK.search(text, end, end + 300)
-    right = right_match.start() if right_match else min(len(text), end + 300)
-    sentence = text[left:right]
-    return any(p.search(sentence) for p in patterns)
