@@ -20,9 +20,10 @@ backtracks.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from importlib import resources
@@ -60,6 +61,11 @@ class Slot:
     gap: int = 0  # a gap slot takes 0 to `gap` words of any kind
     sub: tuple[Phrase, ...] = ()  # "@concept" inside a phrase: any phrase of that concept
 
+    @property
+    def plain(self) -> bool:
+        """Tell whether the slot is one word from a list, always there."""
+        return not (self.optional or self.gap or self.sub or self.prefixes) and self.numbers is None
+
     def accepts(self, word: str, number: float | None) -> bool:
         if word in self.words:
             return True
@@ -75,6 +81,10 @@ class Phrase:
     text: str
     line: int
     slots: tuple[Slot, ...]
+    simple: bool = field(init=False, repr=False, compare=False)  # every slot plain
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "simple", all(slot.plain for slot in self.slots))
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ class RuleSet:
     _index: _PhraseIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", _PhraseIndex(self.concepts))
+        object.__setattr__(self, "_index", _PhraseIndex(self.concepts, self.rules))
 
     def concept(self, name: str) -> Concept:
         """Return the concept of that name."""
@@ -311,6 +321,7 @@ def _vocabulary(*groups: list[_Block]) -> set[str]:
 def _concepts(blocks: list[_Block], name: str, known: set[str]) -> tuple[Concept, ...]:
     by_name = {b.name: b for b in blocks}
     compiled: dict[str, tuple[Phrase, ...]] = {}
+    cache: dict[str, Slot] = {}
 
     def phrases(block: _Block, key: str, trail: tuple[str, ...]) -> tuple[Phrase, ...]:
         result: list[Phrase] = []
@@ -320,7 +331,9 @@ def _concepts(blocks: list[_Block], name: str, known: set[str]) -> tuple[Concept
                     result.extend(resolve(item[1:], line, trail))
                 elif item:
                     result.append(
-                        _phrase(item, line, name, known, partial(resolve, line=line, trail=trail))
+                        _phrase(
+                            item, line, name, known, partial(resolve, line=line, trail=trail), cache
+                        )
                     )
         return tuple(result)
 
@@ -354,57 +367,69 @@ def _concepts(blocks: list[_Block], name: str, known: set[str]) -> tuple[Concept
 
 
 def _phrase(
-    text: str, line: int, name: str, known: set[str], resolve: Callable[[str], tuple[Phrase, ...]]
+    text: str,
+    line: int,
+    name: str,
+    known: set[str],
+    resolve: Callable[[str], tuple[Phrase, ...]],
+    cache: dict[str, Slot],
 ) -> Phrase:
     slots: list[Slot] = []
     for piece in text.split():
-        where = f"{name} line {line}: in '{text}', '{piece}'"
-        if piece.startswith("@"):
-            slots.append(Slot(sub=resolve(piece[1:])))
-            continue
-        gap = _GAP_SPEC.match(piece)
-        if gap:
-            if not 1 <= int(gap.group(1)) <= _MAX_GAP:
-                raise RedFlagFileError(f"{where}: a gap is ..1 to ..{_MAX_GAP} words")
-            slots.append(Slot(gap=int(gap.group(1))))
-            continue
-        optional = piece.startswith("[") and piece.endswith("]")
-        body = piece[1:-1] if optional else piece
-        number = _NUMBER_SPEC.match(body)
-        if number:
-            low, high = float(number.group(1)), float(number.group(2))
-            slots.append(Slot(numbers=(low, high), optional=optional))
-            continue
-        words: set[str] = set()
-        prefixes: list[str] = []
-        for alternative in body.split("/"):
-            if not _WORD_SPEC.match(alternative):
+        slot = cache.get(piece)  # pieces repeat ("my/his/her"): compile each once
+        if slot is None:
+            try:
+                slot = _slot(piece, known, resolve)
+            except ValueError as exc:
                 raise RedFlagFileError(
-                    f"{where}: write words (a-z, 0-9, '), 'a/b' for either, '[a/b]' for"
-                    " optional, 'word*' for a prefix, 'word~' for typos, '{38-42}' for a"
-                    " number, '..3' for up to 3 words"
-                )
-            word = _token(alternative.rstrip("*~"))
-            if alternative.endswith("*"):
-                if len(word) < 3:
-                    raise RedFlagFileError(f"{where}: a prefix needs at least 3 letters")
-                prefixes.append(word)
-            elif alternative.endswith("~"):
-                if len(word) < _FUZZY_MIN_LETTERS:
-                    raise RedFlagFileError(
-                        f"{where}: typo tolerance needs a word of {_FUZZY_MIN_LETTERS}+ letters"
-                    )
-                words.add(word)
-                words.update(v for v in _typos(word) if v not in known)
-            else:
-                words.add(word)
-        slots.append(Slot(frozenset(words), tuple(prefixes), optional=optional))
+                    f"{name} line {line}: in '{text}', '{piece}': {exc}"
+                ) from None
+            cache[piece] = slot
+        slots.append(slot)
     if not slots or slots[0].optional or slots[0].gap or slots[0].sub or slots[-1].gap:
         raise RedFlagFileError(
             f"{name} line {line}: the phrase '{text}' must start with a word that is always"
             " there (not a gap or an @concept), and not end with a gap"
         )
     return Phrase(text, line, tuple(slots))
+
+
+def _slot(piece: str, known: set[str], resolve: Callable[[str], tuple[Phrase, ...]]) -> Slot:
+    """Compile one piece of a phrase; a ValueError says what is wrong with it."""
+    if piece.startswith("@"):
+        return Slot(sub=resolve(piece[1:]))
+    gap = _GAP_SPEC.match(piece)
+    if gap:
+        if not 1 <= int(gap.group(1)) <= _MAX_GAP:
+            raise ValueError(f"a gap is ..1 to ..{_MAX_GAP} words")
+        return Slot(gap=int(gap.group(1)))
+    optional = piece.startswith("[") and piece.endswith("]")
+    body = piece[1:-1] if optional else piece
+    number = _NUMBER_SPEC.match(body)
+    if number:
+        return Slot(numbers=(float(number.group(1)), float(number.group(2))), optional=optional)
+    words: set[str] = set()
+    prefixes: list[str] = []
+    for alternative in body.split("/"):
+        if not _WORD_SPEC.match(alternative):
+            raise ValueError(
+                "write words (a-z, 0-9, '), 'a/b' for either, '[a/b]' for optional, 'word*'"
+                " for a prefix, 'word~' for typos, '{38-42}' for a number, '..3' for up to 3"
+                " words"
+            )
+        word = _token(alternative.rstrip("*~"))
+        if alternative.endswith("*"):
+            if len(word) < 3:
+                raise ValueError("a prefix needs at least 3 letters")
+            prefixes.append(word)
+        elif alternative.endswith("~"):
+            if len(word) < _FUZZY_MIN_LETTERS:
+                raise ValueError(f"typo tolerance needs a word of {_FUZZY_MIN_LETTERS}+ letters")
+            words.add(word)
+            words.update(v for v in _typos(word) if v not in known)
+        else:
+            words.add(word)
+    return Slot(frozenset(words), tuple(prefixes), optional=optional)
 
 
 def _typos(word: str) -> set[str]:
@@ -493,7 +518,6 @@ class _Text:
     text: str
     words: list[str]
     numbers: list[float | None]
-    spans: list[tuple[int, int]]
     segment: list[int]
     clause: list[int]
     sentence: list[int]
@@ -501,17 +525,15 @@ class _Text:
 
 def _read(message: str, language: Language) -> _Text:
     text = normalize(message[:MAX_TRIAGE_CHARS])
-    read = _Text(text, [], [], [], [], [], [])
+    read = _Text(text, [], [], [], [], [])
     segment = clause = sentence = 0
-    for match in _TOKEN.finditer(text):
-        number, word, ellipsis, stop, comma = match.groups()
+    for number, word, _ellipsis, stop, _comma in _TOKEN.findall(text):
         if number or word:
-            token = number if number else _token(word)
+            token = number or word.replace("'", "")
             if token in language.contrasts:
                 clause += 1
             read.words.append(token)
             read.numbers.append(float(number.replace(",", ".")) if number else None)
-            read.spans.append(match.span())
             read.segment.append(segment)
             read.clause.append(clause)
             read.sentence.append(sentence)
@@ -523,7 +545,7 @@ def _read(message: str, language: Language) -> _Text:
     return read
 
 
-@dataclass
+@dataclass(slots=True)
 class _Occurrence:
     concept: str
     start: int
@@ -532,70 +554,138 @@ class _Occurrence:
     owner: int = NOBODY
 
 
-class _PhraseIndex:
-    """Each phrase of each concept under the words its first slot accepts."""
+_Entry = tuple[str, Phrase, bool, int]  # (concept, phrase, is an exception, words checked)
+_NUMBER = "#"  # the key of phrases that start with a number (no word token is "#")
 
-    def __init__(self, concepts: tuple[Concept, ...]) -> None:
-        self.by_word: dict[str, list[tuple[str, Phrase, bool]]] = {}
-        self.by_prefix: dict[str, list[tuple[str, Phrase, bool]]] = {}
-        self.by_number: list[tuple[str, Phrase, bool]] = []
+
+class _PhraseIndex:
+    """Each phrase of each concept under the words it can start with.
+
+    A phrase whose first two slots are plain words is filed under each pair of them, so
+    that "my" leads only to the phrases that go on with the next word ("my back"), not to
+    every phrase that starts with "my". An entry says how many of its words the look-up
+    has already checked.
+    """
+
+    def __init__(self, concepts: tuple[Concept, ...], rules: tuple[Rule, ...]) -> None:
+        self.by_pair: dict[tuple[str, str], list[_Entry]] = {}
+        self.by_word: dict[str, list[_Entry]] = {}
+        self.by_prefix: dict[str, list[_Entry]] = {}
+        self.by_number: list[_Entry] = []
+        # The keys (words, word pairs, _NUMBER) each concept's phrases are filed under: a
+        # concept can be in a message only if one of its keys is. None: it has a phrase
+        # that starts with a prefix, and may start anywhere.
+        keys: dict[str, set[object] | None] = {}
         for concept in concepts:
+            concept_keys: set[object] | None = set()
             for phrases, exception in ((concept.phrases, False), (concept.exceptions, True)):
                 for phrase in phrases:
-                    entry = (concept.name, phrase, exception)
                     first = phrase.slots[0]
+                    second = phrase.slots[1] if len(phrase.slots) > 1 else None
+                    if first.plain and second is not None and _pairable(second):
+                        entry = (concept.name, phrase, exception, 2 if second.plain else 1)
+                        seconds = second.words if second.plain else {_NUMBER}
+                        for pair in itertools.product(first.words, seconds):
+                            self.by_pair.setdefault(pair, []).append(entry)
+                            if not exception and concept_keys is not None:
+                                concept_keys.add(pair)
+                        continue
+                    entry = (concept.name, phrase, exception, 1 if first.plain else 0)
                     for word in first.words:
                         self.by_word.setdefault(word, []).append(entry)
                     for prefix in first.prefixes:
                         self.by_prefix.setdefault(prefix[:3], []).append(entry)
                     if first.numbers is not None:
                         self.by_number.append(entry)
+                    if not exception and concept_keys is not None:
+                        concept_keys.update(first.words)
+                        if first.numbers is not None:
+                            concept_keys.add(_NUMBER)
+                        if first.prefixes:
+                            concept_keys = None
+            keys[concept.name] = concept_keys
+        # The quick test of whether a message could fire a rule at all, before any phrase
+        # is matched: which concepts each key may start, and the concepts of each line.
+        self.concepts_of: dict[object, set[str]] = {}
+        for name, concept_keys in keys.items():
+            for key in concept_keys or ():
+                self.concepts_of.setdefault(key, set()).add(name)
+        self.anywhere = frozenset(name for name, k in keys.items() if k is None)
+        self.lines = {
+            frozenset(combination.concepts) for rule in rules for combination in rule.when
+        }
 
-    def candidates(self, word: str, number: float | None) -> Iterator[tuple[str, Phrase, bool]]:
-        yield from self.by_word.get(word, ())
-        yield from self.by_prefix.get(word[:3], ())
-        if number is not None:
-            yield from self.by_number
+    def could_fire(self, read: _Text) -> bool:
+        """Tell whether some rule has, for each of its concepts, a key in the message."""
+        keys: set[object] = set(read.words)
+        keys.update(_pairs(read))
+        if any(n is not None for n in read.numbers):
+            keys.add(_NUMBER)
+        possible = set(self.anywhere)
+        for key in keys:
+            possible.update(self.concepts_of.get(key, ()))
+        return any(line <= possible for line in self.lines)
+
+    def candidates(self, read: _Text, start: int) -> list[_Entry]:
+        word = read.words[start]
+        found = self.by_word.get(word, [])
+        after = start + 1
+        if after < len(read.words) and read.segment[after] == read.segment[start]:
+            found = found + self.by_pair.get((word, read.words[after]), [])
+            if read.numbers[after] is not None:
+                found = found + self.by_pair.get((word, _NUMBER), [])
+        if self.by_prefix:
+            found = found + self.by_prefix.get(word[:3], [])
+        if read.numbers[start] is not None:
+            found = found + self.by_number
+        return found
 
 
-def _match_ends(slots: tuple[Slot, ...], read: _Text, start: int) -> set[int]:
-    """Return where matches of the slots that begin at `start` end (empty: no match).
+def _pairable(slot: Slot) -> bool:
+    """Tell whether a second slot can file its phrase under a pair: a word or a number."""
+    return slot.plain or (
+        slot.numbers is not None and not (slot.optional or slot.gap or slot.sub or slot.prefixes)
+    )
 
-    Depth-first over (slot, position), each pair visited once: optional slots, gaps and
-    @concept slots branch a few ways at most, so the work is bounded by the phrase.
+
+def _pairs(read: _Text) -> set[tuple[str, str]]:
+    """Each word with the next in its segment, and with _NUMBER when that is a number."""
+    words, segment, numbers = read.words, read.segment, read.numbers
+    pairs = set()
+    for i in range(len(words) - 1):
+        if segment[i] == segment[i + 1]:
+            pairs.add((words[i], words[i + 1]))
+            if numbers[i + 1] is not None:
+                pairs.add((words[i], _NUMBER))
+    return pairs
+
+
+def _ends(slots: tuple[Slot, ...], k: int, read: _Text, pos: int, segment: int) -> list[int]:
+    """Return where matches of `slots[k:]` that begin at `pos` end (empty: no match).
+
+    Optional slots, gaps and @concept slots branch a few ways at most, so the work at one
+    position is bounded by the phrase, and a message is matched in linear time.
     """
-    segment = read.segment[start]
-    limit = len(read.words)
-    ends: set[int] = set()
-    stack = [(0, start)]
-    seen: set[tuple[int, int]] = set()
-    while stack:
-        state = stack.pop()
-        if state in seen:
-            continue
-        seen.add(state)
-        slot_index, pos = state
-        if slot_index == len(slots):
-            ends.add(pos)
-            continue
-        slot = slots[slot_index]
-        if slot.gap:
-            for skip in range(slot.gap + 1):
-                if pos + skip <= limit and (skip == 0 or read.segment[pos + skip - 1] == segment):
-                    stack.append((slot_index + 1, pos + skip))
-            continue
-        if slot.optional:
-            stack.append((slot_index + 1, pos))
-        if pos >= limit or read.segment[pos] != segment:
-            continue
-        if slot.sub:
-            for phrase in slot.sub:
-                if phrase.slots[0].accepts(read.words[pos], read.numbers[pos]):
-                    stack.extend(
-                        (slot_index + 1, end) for end in _match_ends(phrase.slots, read, pos)
-                    )
-        elif slot.accepts(read.words[pos], read.numbers[pos]):
-            stack.append((slot_index + 1, pos + 1))
+    if k == len(slots):
+        return [pos]
+    slot = slots[k]
+    ends: list[int] = []
+    if slot.gap:
+        for p in range(pos, min(pos + slot.gap, len(read.words)) + 1):
+            if p > pos and read.segment[p - 1] != segment:
+                break
+            ends += _ends(slots, k + 1, read, p, segment)
+        return ends
+    if slot.optional:
+        ends += _ends(slots, k + 1, read, pos, segment)
+    if pos >= len(read.words) or read.segment[pos] != segment:
+        return ends
+    if slot.sub:
+        for phrase in slot.sub:
+            for end in _ends(phrase.slots, 0, read, pos, segment):
+                ends += _ends(slots, k + 1, read, end, segment)
+    elif slot.accepts(read.words[pos], read.numbers[pos]):
+        ends += _ends(slots, k + 1, read, pos + 1, segment)
     return ends
 
 
@@ -603,29 +693,43 @@ def _occurrences(read: _Text, rules: RuleSet) -> dict[str, list[_Occurrence]]:
     found: dict[str, list[_Occurrence]] = {}
     exceptions: dict[str, list[tuple[int, int]]] = {}
     index = rules._index
-    for start, (word, number) in enumerate(zip(read.words, read.numbers, strict=True)):
-        for concept, phrase, exception in index.candidates(word, number):
-            ends = _match_ends(phrase.slots, read, start)
-            if not ends:
-                continue
-            end = max(ends)
+    words, segment = read.words, read.segment
+    n = len(words)
+    for start in range(n):
+        for concept, phrase, exception, checked in index.candidates(read, start):
+            slots = phrase.slots
+            if phrase.simple:  # most phrases: a fixed run of words
+                end = start + len(slots)
+                if end > n or segment[end - 1] != segment[start]:
+                    continue
+                if any(words[start + k] not in slots[k].words for k in range(checked, len(slots))):
+                    continue
+            else:
+                ends = _ends(slots, checked, read, start + checked, segment[start])
+                if not ends:
+                    continue
+                end = max(ends)
             if exception:
                 exceptions.setdefault(concept, []).append((start, end))
             else:
                 found.setdefault(concept, []).append(_Occurrence(concept, start, end))
     for concept, spans in exceptions.items():
         if concept in found:
-            found[concept] = [
-                o for o in found[concept] if not any(s <= o.start < e for s, e in spans)
-            ]
+            excepted = bytearray(n)
+            for s, e in spans:
+                excepted[s:e] = b"\x01" * (e - s)
+            found[concept] = [o for o in found[concept] if not excepted[o.start]]
+            if not found[concept]:
+                del found[concept]
     # An occurrence of one phrase of a concept inside another's is the same mention.
     for concept, occurrences in found.items():
-        occurrences.sort(key=lambda o: (o.start, -o.end))
-        kept: list[_Occurrence] = []
-        for o in occurrences:
-            if not kept or o.start >= kept[-1].end:
-                kept.append(o)
-        found[concept] = kept
+        if len(occurrences) > 1:
+            occurrences.sort(key=lambda o: (o.start, -o.end))
+            kept: list[_Occurrence] = []
+            for o in occurrences:
+                if not kept or o.start >= kept[-1].end:
+                    kept.append(o)
+            found[concept] = kept
     return found
 
 
@@ -706,14 +810,30 @@ def _near(read: _Text, a: _Occurrence, b: _Occurrence, window: Window) -> bool:
     return _window_id(read, a, window) == _window_id(read, b, window)
 
 
-def _guarded(
-    read: _Text, sign: _Occurrence, guards: list[Guard], found: dict[str, list[_Occurrence]]
-) -> bool:
-    return any(
-        not g.negated and _near(read, sign, g, guard.window)
-        for guard in guards
-        for g in found.get(guard.concept, ())
-    )
+def _unguarded(
+    read: _Text, signs: list[_Occurrence], guards: list[Guard], found: dict[str, list[_Occurrence]]
+) -> list[_Occurrence]:
+    """Return the signs that no guard occurrence (not negated) is near."""
+    for guard in guards:
+        near = [g for g in found.get(guard.concept, ()) if not g.negated]
+        if not near or not signs:
+            continue
+        if guard.window[0] == "words":
+            # A guard covers the words of its sentence with at most `reach` words between
+            # them and it; a sign with a covered word is guarded.
+            covered: set[int] = set()
+            reach = guard.window[1]
+            for g in near:
+                for p in range(
+                    max(0, g.start - reach - 1), min(len(read.words), g.end + reach + 1)
+                ):
+                    if read.sentence[p] == read.sentence[g.start]:
+                        covered.add(p)
+            signs = [o for o in signs if covered.isdisjoint(range(o.start, o.end))]
+        else:
+            windows = {_window_id(read, g, guard.window) for g in near}
+            signs = [o for o in signs if _window_id(read, o, guard.window) not in windows]
+    return signs
 
 
 def _combine(
@@ -757,7 +877,9 @@ def _evidence(read: _Text, parts: list[_Occurrence]) -> str:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    return " ... ".join(read.text[read.spans[s][0] : read.spans[e - 1][1]] for s, e in merged)
+    # Token offsets are found again only here: a finding is rare, a message is not.
+    spans = [m.span() for m in _TOKEN.finditer(read.text) if m.group(1) or m.group(2)]
+    return " ... ".join(read.text[spans[s][0] : spans[e - 1][1]] for s, e in merged)
 
 
 @lru_cache(maxsize=1)
@@ -771,13 +893,17 @@ def find_red_flags(message: str, rules: RuleSet | None = None) -> list[Finding]:
     """Return the red flags a message describes, one finding per rule, in rule order."""
     rules = default_rules() if rules is None else rules
     read = _read(message, rules.language)
-    found = _occurrences(read, rules)
-    if not found:
+    if not rules._index.could_fire(read):
         return []
+    found = _occurrences(read, rules)
+    if not any(all(c in found for c in w.concepts) for r in rules.rules for w in r.when):
+        return []  # the usual case: no rule has all its concepts in the message
     _mark_negation_and_owner(read, found, rules.language)
     findings = []
     for rule in rules.rules:
         for combination in rule.when:
+            if not all(c in found for c in combination.concepts):
+                continue
             occurrences = [
                 [o for o in found.get(c, ()) if not o.negated] for c in combination.concepts
             ]
@@ -788,9 +914,7 @@ def find_red_flags(message: str, rules: RuleSet | None = None) -> list[Finding]:
                     g for g in rule.unless if g.target == concept or (not g.target and k == 0)
                 ]
                 if guards:
-                    occurrences[k] = [
-                        o for o in occurrences[k] if not _guarded(read, o, guards, found)
-                    ]
+                    occurrences[k] = _unguarded(read, occurrences[k], guards, found)
             parts = _combine(read, combination, occurrences) if all(occurrences) else None
             if parts is not None:
                 findings.append(Finding(rule.name, rule.reason, _evidence(read, parts)))
