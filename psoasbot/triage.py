@@ -60,11 +60,14 @@ class Slot:
     optional: bool = False
     gap: int = 0  # a gap slot takes 0 to `gap` words of any kind
     sub: tuple[Phrase, ...] = ()  # "@concept" inside a phrase: any phrase of that concept
+    # One word from a list, always there; or one number in a range, always there.
+    plain: bool = field(init=False, repr=False, compare=False)
+    number: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def plain(self) -> bool:
-        """Tell whether the slot is one word from a list, always there."""
-        return not (self.optional or self.gap or self.sub or self.prefixes) and self.numbers is None
+    def __post_init__(self) -> None:
+        fixed = not (self.optional or self.gap or self.sub or self.prefixes)
+        object.__setattr__(self, "plain", fixed and self.numbers is None)
+        object.__setattr__(self, "number", fixed and self.numbers is not None)
 
     def accepts(self, word: str, number: float | None) -> bool:
         if word in self.words:
@@ -320,49 +323,51 @@ def _vocabulary(*groups: list[_Block]) -> set[str]:
 
 def _concepts(blocks: list[_Block], name: str, known: set[str]) -> tuple[Concept, ...]:
     by_name = {b.name: b for b in blocks}
-    compiled: dict[str, tuple[Phrase, ...]] = {}
+    # Each concept's phrases and exceptions; a whole-phrase "@other" brings in both of
+    # the other concept's ("@leg_weakness" and its "weak ankles" exception).
+    compiled: dict[str, tuple[tuple[Phrase, ...], tuple[Phrase, ...]]] = {}
     cache: dict[str, Slot] = {}
 
-    def phrases(block: _Block, key: str, trail: tuple[str, ...]) -> tuple[Phrase, ...]:
-        result: list[Phrase] = []
+    def phrases(block: _Block, key: str, trail: tuple[str, ...]) -> tuple[list[Phrase], ...]:
+        said: list[Phrase] = []
+        excepted: list[Phrase] = []
         for line, value in block.values(key):
             for item in (p.strip() for p in value.split("|")):
                 if item.startswith("@") and " " not in item:
-                    result.extend(resolve(item[1:], line, trail))
+                    included, exceptions = resolve(item[1:], line, trail)
+                    said.extend(included)
+                    excepted.extend(exceptions)
                 elif item:
-                    result.append(
-                        _phrase(
-                            item, line, name, known, partial(resolve, line=line, trail=trail), cache
-                        )
-                    )
-        return tuple(result)
+                    sub = partial(resolve_phrases, line=line, trail=trail)
+                    said.append(_phrase(item, line, name, known, sub, cache))
+        return said, excepted
 
-    def resolve(ref: str, line: int, trail: tuple[str, ...]) -> tuple[Phrase, ...]:
+    def resolve(
+        ref: str, line: int, trail: tuple[str, ...]
+    ) -> tuple[tuple[Phrase, ...], tuple[Phrase, ...]]:
         if ref not in by_name:
             raise RedFlagFileError(f"{name} line {line}: unknown concept '{ref}'")
         if ref in trail:
             raise RedFlagFileError(f"{name} line {line}: '{ref}' includes itself")
         if ref not in compiled:
-            compiled[ref] = phrases(by_name[ref], "say", (*trail, ref))
+            block = by_name[ref]
+            said, inherited = phrases(block, "say", (*trail, ref))
+            own, _ = phrases(block, "not", (*trail, ref))
+            compiled[ref] = (tuple(said), tuple(own + inherited))
         return compiled[ref]
+
+    def resolve_phrases(ref: str, line: int, trail: tuple[str, ...]) -> tuple[Phrase, ...]:
+        return resolve(ref, line, trail)[0]
 
     concepts = []
     for block in blocks:
-        if block.name not in compiled:
-            compiled[block.name] = phrases(block, "say", (block.name,))
-        if not compiled[block.name]:
+        said, exceptions = resolve(block.name, block.line, ())
+        if not said:
             raise RedFlagFileError(
                 f"{name} line {block.line}: concept {block.name} has no 'say:' line"
             )
-        concepts.append(
-            Concept(
-                block.name,
-                block.one("about", name),
-                block.one("source", name),
-                compiled[block.name],
-                phrases(block, "not", (block.name,)),
-            )
-        )
+        about, source = block.one("about", name), block.one("source", name)
+        concepts.append(Concept(block.name, about, source, said, exceptions))
     return tuple(concepts)
 
 
@@ -582,7 +587,7 @@ class _PhraseIndex:
                 for phrase in phrases:
                     first = phrase.slots[0]
                     second = phrase.slots[1] if len(phrase.slots) > 1 else None
-                    if first.plain and second is not None and _pairable(second):
+                    if first.plain and second is not None and (second.plain or second.number):
                         entry = (concept.name, phrase, exception, 2 if second.plain else 1)
                         seconds = second.words if second.plain else {_NUMBER}
                         for pair in itertools.product(first.words, seconds):
@@ -639,13 +644,6 @@ class _PhraseIndex:
         if read.numbers[start] is not None:
             found = found + self.by_number
         return found
-
-
-def _pairable(slot: Slot) -> bool:
-    """Tell whether a second slot can file its phrase under a pair: a word or a number."""
-    return slot.plain or (
-        slot.numbers is not None and not (slot.optional or slot.gap or slot.sub or slot.prefixes)
-    )
 
 
 def _pairs(read: _Text) -> set[tuple[str, str]]:

@@ -120,6 +120,9 @@ POSITIVE = [
     ("my nan slipped in the kitchen and now she can't get up", "trauma"),
     ("I have osteoporosis and tripped over the dog, my back is agony", "trauma"),
     ("thrown off a horse on Saturday, tailbone is killing me", "trauma"),
+    ("when I was in the car on Monday a van hit me, my back hurts", "trauma"),
+    ("a lorry ran him over last night, his pelvis is broken", "trauma"),
+    ("slipped off the roof, landed flat on my back", "trauma"),
     # cancer and weight loss
     ("I'm being treated for prostate cancer and my back hurts", "cancer"),
     ("history of breast cancer, new hip pain", "cancer"),
@@ -184,6 +187,16 @@ NEGATIVE_EVERYDAY = [
     "numbness down one leg and the pain is getting worse",
     "my sciatica is getting worse and my left leg tingles",
     "I leak a little when I sneeze since having my baby",
+    "when I come down the stairs my hip hurts",
+    "I run over 20 miles a week and my hip hurts",
+    "the stretches for my legs don't work",
+    "I can't lift my legs very high when lying down, weak hip flexors",
+    "landed badly on my ankle at netball and it hurts",
+    "my feet go numb in the cold",
+    "I'm diabetic and both feet are numb, can I stretch my psoas?",
+    "I have weak ankles and tight calves",
+    "flat feet, the arches collapsed in both feet years ago",
+    "I'm retaining water and my hips ache",
 ]
 # Words that are a red flag only with another half, which these lack; figures of speech.
 NEGATIVE_HALF = [
@@ -210,6 +223,11 @@ NEGATIVE_HALF = [
     "I'm trying to lose weight, my back hurts at night",
     "I lost 5kg on my diet and my hip flexors are tight",
     "I've been crushing my workouts, glutes sore",
+    "I'm on hormone therapy for menopause and my hips ache",
+    "the pain spread to my spine from my hip",
+    "I need to lose weight and my back hurts at night",
+    "the laundry and dishes pile up and my back hurts",
+    "I have a dentist appointment, then I'll stretch my groin",
 ]
 NEGATIVE_HISTORY = [
     "I had a car accident years ago and my psoas has been tight ever since",
