@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from importlib import resources
@@ -36,7 +36,6 @@ from psoasbot.analysis import load_stopwords, normalize
 MAX_TRIAGE_CHARS = 5_000
 
 Window = tuple[str, int]  # ("words", n), ("clause", 0), ("sentence", 0) or ("message", 0)
-_WINDOWS = ("clause", "sentence", "message")
 _MAX_GAP = 5
 _FUZZY_MIN_LETTERS = 6
 _VOWELS = "aeiouy"
@@ -55,7 +54,6 @@ class Slot:
     """One word position of a phrase: the words it accepts, or a gap of any words."""
 
     words: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
     numbers: tuple[float, float] | None = None
     optional: bool = False
     gap: int = 0  # a gap slot takes 0 to `gap` words of any kind
@@ -65,16 +63,18 @@ class Slot:
     number: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        fixed = not (self.optional or self.gap or self.sub or self.prefixes)
+        fixed = not (self.optional or self.gap or self.sub)
         object.__setattr__(self, "plain", fixed and self.numbers is None)
         object.__setattr__(self, "number", fixed and self.numbers is not None)
 
     def accepts(self, word: str, number: float | None) -> bool:
         if word in self.words:
             return True
-        if self.numbers is not None and number is not None:
-            return self.numbers[0] <= number <= self.numbers[1]
-        return any(word.startswith(p) for p in self.prefixes)
+        return (
+            self.numbers is not None
+            and number is not None
+            and (self.numbers[0] <= number <= self.numbers[1])
+        )
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class Finding:
 
 # --- the file format -----------------------------------------------------------------------
 
-_WORD_SPEC = re.compile(r"[a-z0-9']+[*~]?$")
+_WORD_SPEC = re.compile(r"[a-z0-9']+~?$")
 _NUMBER_SPEC = re.compile(r"\{(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)\}$")
 _GAP_SPEC = re.compile(r"\.\.(\d)$")
 _NAME = re.compile(r"[a-z][a-z0-9_]*$")
@@ -222,7 +222,7 @@ def parse_rules(text: str, name: str = "red_flags.txt") -> RuleSet:
             rule_blocks.append(block)
     if language is None:
         raise RedFlagFileError(f"{name}: no 'language' block; add one (see the file's header)")
-    known = _vocabulary(concept_blocks, rule_blocks) | load_stopwords()
+    known = _vocabulary(concept_blocks) | load_stopwords()
     concepts = _concepts(concept_blocks, name, known)
     names = {c.name for c in concepts}
     rules = tuple(_rule(block, name, names) for block in rule_blocks)
@@ -310,15 +310,14 @@ def _language(block: _Block, name: str) -> Language:
     return Language(reach=reach, **lists)
 
 
-def _vocabulary(*groups: list[_Block]) -> set[str]:
-    """Every plain word the file writes: typo variants must not turn into one of them."""
+def _vocabulary(blocks: list[_Block]) -> set[str]:
+    """Every plain word the concepts write: a typo variant must not turn into one of them."""
     words: set[str] = set()
-    for blocks in groups:
-        for block in blocks:
-            for _, key, value in block.entries:
-                if key in ("say", "not"):
-                    words.update(w for w in re.split(r"[\s/|\[\]]+", value) if w.isalpha())
-    return {_token(w) for w in words}
+    for block in blocks:
+        for _, key, value in block.entries:
+            if key in ("say", "not"):
+                words.update(w for w in re.split(r"[\s/|\[\]]+", value) if w.isalpha())
+    return words
 
 
 def _concepts(blocks: list[_Block], name: str, known: set[str]) -> tuple[Concept, ...]:
@@ -414,27 +413,21 @@ def _slot(piece: str, known: set[str], resolve: Callable[[str], tuple[Phrase, ..
     if number:
         return Slot(numbers=(float(number.group(1)), float(number.group(2))), optional=optional)
     words: set[str] = set()
-    prefixes: list[str] = []
     for alternative in body.split("/"):
         if not _WORD_SPEC.match(alternative):
             raise ValueError(
-                "write words (a-z, 0-9, '), 'a/b' for either, '[a/b]' for optional, 'word*'"
-                " for a prefix, 'word~' for typos, '{38-42}' for a number, '..3' for up to 3"
-                " words"
+                "write words (a-z, 0-9, '), 'a/b' for either, '[a/b]' for optional, 'word~'"
+                " for typos, '{38-42}' for a number, '..3' for up to 3 words, '@concept'"
             )
-        word = _token(alternative.rstrip("*~"))
-        if alternative.endswith("*"):
-            if len(word) < 3:
-                raise ValueError("a prefix needs at least 3 letters")
-            prefixes.append(word)
-        elif alternative.endswith("~"):
+        word = _token(alternative.rstrip("~"))
+        if alternative.endswith("~"):
             if len(word) < _FUZZY_MIN_LETTERS:
                 raise ValueError(f"typo tolerance needs a word of {_FUZZY_MIN_LETTERS}+ letters")
             words.add(word)
             words.update(v for v in _typos(word) if v not in known)
         else:
             words.add(word)
-    return Slot(frozenset(words), tuple(prefixes), optional=optional)
+    return Slot(frozenset(words), optional=optional)
 
 
 def _typos(word: str) -> set[str]:
@@ -561,77 +554,52 @@ class _Occurrence:
 
 _Entry = tuple[str, Phrase, bool, int]  # (concept, phrase, is an exception, words checked)
 _NUMBER = "#"  # the key of phrases that start with a number (no word token is "#")
+_Key = str | tuple[str, str]  # a word, _NUMBER, or a word and the next (or _NUMBER)
 
 
 class _PhraseIndex:
-    """Each phrase of each concept under the words it can start with.
+    """Each phrase of each concept under the keys it can start with.
 
-    A phrase whose first two slots are plain words is filed under each pair of them, so
-    that "my" leads only to the phrases that go on with the next word ("my back"), not to
-    every phrase that starts with "my". An entry says how many of its words the look-up
-    has already checked.
+    A phrase whose first two slots are fixed (a word, or a number) is filed under each
+    pair of them, so that "my" leads only to the phrases that go on with the next word
+    ("my back"), not to every phrase that starts with "my"; other phrases under their
+    first word, or _NUMBER. An entry says how many of its slots the look-up has checked.
     """
 
     def __init__(self, concepts: tuple[Concept, ...], rules: tuple[Rule, ...]) -> None:
         self.by_pair: dict[tuple[str, str], list[_Entry]] = {}
         self.by_word: dict[str, list[_Entry]] = {}
-        self.by_prefix: dict[str, list[_Entry]] = {}
         self.by_number: list[_Entry] = []
-        # The keys (words, word pairs, _NUMBER) each concept's phrases are filed under: a
-        # concept can be in a message only if one of its keys is. None: it has a phrase
-        # that starts with a prefix, and may start anywhere.
-        keys: dict[str, set[object] | None] = {}
+        # Which concepts each key can start: a concept can be in a message only if one of
+        # its keys is, and a rule can fire only if all the concepts of a line can.
+        self.concepts_of: dict[_Key, set[str]] = {}
         for concept in concepts:
-            concept_keys: set[object] | None = set()
             for phrases, exception in ((concept.phrases, False), (concept.exceptions, True)):
                 for phrase in phrases:
-                    first = phrase.slots[0]
-                    second = phrase.slots[1] if len(phrase.slots) > 1 else None
-                    if first.plain and second is not None and (second.plain or second.number):
-                        entry = (concept.name, phrase, exception, 2 if second.plain else 1)
-                        seconds = second.words if second.plain else {_NUMBER}
-                        for pair in itertools.product(first.words, seconds):
-                            self.by_pair.setdefault(pair, []).append(entry)
-                            if not exception and concept_keys is not None:
-                                concept_keys.add(pair)
-                        continue
-                    entry = (concept.name, phrase, exception, 1 if first.plain else 0)
-                    for word in first.words:
-                        self.by_word.setdefault(word, []).append(entry)
-                    for prefix in first.prefixes:
-                        self.by_prefix.setdefault(prefix[:3], []).append(entry)
-                    if first.numbers is not None:
-                        self.by_number.append(entry)
-                    if not exception and concept_keys is not None:
-                        concept_keys.update(first.words)
-                        if first.numbers is not None:
-                            concept_keys.add(_NUMBER)
-                        if first.prefixes:
-                            concept_keys = None
-            keys[concept.name] = concept_keys
-        # The quick test of whether a message could fire a rule at all, before any phrase
-        # is matched: which concepts each key may start, and the concepts of each line.
-        self.concepts_of: dict[object, set[str]] = {}
-        for name, concept_keys in keys.items():
-            for key in concept_keys or ():
-                self.concepts_of.setdefault(key, set()).add(name)
-        self.anywhere = frozenset(name for name, k in keys.items() if k is None)
-        self.lines = {
-            frozenset(combination.concepts) for rule in rules for combination in rule.when
-        }
+                    for key, entry in _keys(concept.name, phrase, exception):
+                        if isinstance(key, tuple):
+                            self.by_pair.setdefault(key, []).append(entry)
+                        elif key == _NUMBER:
+                            self.by_number.append(entry)
+                        else:
+                            self.by_word.setdefault(key, []).append(entry)
+                        if not exception:
+                            self.concepts_of.setdefault(key, set()).add(concept.name)
+        self.lines = {frozenset(c.concepts) for rule in rules for c in rule.when}
 
     def could_fire(self, read: _Text) -> bool:
         """Tell whether some rule has, for each of its concepts, a key in the message."""
-        keys: set[object] = set(read.words)
+        keys: set[_Key] = set(read.words)
         keys.update(_pairs(read))
         if any(n is not None for n in read.numbers):
             keys.add(_NUMBER)
-        possible = set(self.anywhere)
+        possible: set[str] = set()
         for key in keys:
             possible.update(self.concepts_of.get(key, ()))
         return any(line <= possible for line in self.lines)
 
     def candidates(self, read: _Text, start: int) -> list[_Entry]:
+        """Return the entries that may match at `start`."""
         word = read.words[start]
         found = self.by_word.get(word, [])
         after = start + 1
@@ -639,11 +607,25 @@ class _PhraseIndex:
             found = found + self.by_pair.get((word, read.words[after]), [])
             if read.numbers[after] is not None:
                 found = found + self.by_pair.get((word, _NUMBER), [])
-        if self.by_prefix:
-            found = found + self.by_prefix.get(word[:3], [])
         if read.numbers[start] is not None:
             found = found + self.by_number
         return found
+
+
+def _keys(concept: str, phrase: Phrase, exception: bool) -> Iterator[tuple[_Key, _Entry]]:
+    """The keys a phrase is filed under, each with its index entry."""
+    first = phrase.slots[0]
+    second = phrase.slots[1] if len(phrase.slots) > 1 else None
+    if first.plain and second is not None and (second.plain or second.number):
+        entry = (concept, phrase, exception, 2 if second.plain else 1)
+        for pair in itertools.product(first.words, second.words if second.plain else {_NUMBER}):
+            yield pair, entry
+        return
+    entry = (concept, phrase, exception, 1 if first.plain else 0)
+    for word in first.words:
+        yield word, entry
+    if first.numbers is not None:
+        yield _NUMBER, entry
 
 
 def _pairs(read: _Text) -> set[tuple[str, str]]:
