@@ -31,8 +31,7 @@ from importlib import resources
 from psoasbot.analysis import load_stopwords, normalize
 
 # Scanning is linear in the message, but a message longer than this is not a description
-# of symptoms; its start is scanned. (NFKC can expand a character 18-fold, so this also
-# bounds the cost of normalising.)
+# of symptoms; its start is scanned (before and after normalising).
 MAX_TRIAGE_CHARS = 5_000
 
 Window = tuple[str, int]  # ("words", n), ("clause", 0), ("sentence", 0) or ("message", 0)
@@ -522,7 +521,8 @@ class _Text:
 
 
 def _read(message: str, language: Language) -> _Text:
-    text = normalize(message[:MAX_TRIAGE_CHARS])
+    # NFKC can expand a character 18-fold ("\ufdfa" is four words): cut again after it.
+    text = normalize(message[:MAX_TRIAGE_CHARS])[:MAX_TRIAGE_CHARS]
     read = _Text(text, [], [], [], [], [])
     segment = clause = sentence = 0
     for number, word, _ellipsis, stop, _comma in _TOKEN.findall(text):

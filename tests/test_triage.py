@@ -398,8 +398,11 @@ def test_a_long_story_with_the_symptom_in_the_middle() -> None:
 
 def test_huge_message_is_scanned_safely() -> None:
     assert find_red_flags("numb " * 20_000 + "back pain") == []
-    # Only the start of a long message is read.
+    # Only the start of a long message is read, before and after NFKC (which makes four
+    # words of U+FDFA).
     assert find_red_flags("a " * MAX_TRIAGE_CHARS + "I can't pee") == []
+    assert find_red_flags("\ufdfa" * (MAX_TRIAGE_CHARS // 18 + 1) + " I can't pee") == []
+    assert find_red_flags("\ufdfa" * 10 + " I can't pee") == [find_red_flags("I can't pee")[0]]
 
 
 # --- generated combinations of the slots ---------------------------------------------------
@@ -505,6 +508,9 @@ WEIGHT = ["I've lost a stone", "I've lost 10kg", "I've dropped 15 pounds", "I've
 UNEXPLAINED = ["without trying", "for no reason", "and I'm not dieting", "and I have no idea why"]
 
 CHEST = ["in my chest", "across my chest", "in the centre of my chest"]
+TEARING = ["a sudden tearing pain", "a ripping feeling", "tearing pain", "a sudden severe pain"]
+TRUNK = ["in my belly", "in my stomach", "through my tummy", "in my abdomen"]
+PULSING = ["a pulsing", "a pulsating feeling", "something like a heartbeat", "a throbbing lump"]
 CHEST_FEEL = ["a crushing pain", "pressure", "a tight feeling", "heaviness", "a squeezing ache"]
 
 
@@ -525,6 +531,8 @@ GENERATED_POSITIVE = {
     "cancer": _gen(CANCER, BACK, template="{} and {}")
     + _gen(WEIGHT, UNEXPLAINED, template="{} {}"),
     "chest_pain": _gen(CHEST_FEEL, CHEST, template="I have {} {}"),
+    "aortic": _gen(TEARING, TRUNK, template="I've got {} {}")
+    + _gen(PULSING, TRUNK, template="I can feel {} {}"),
 }
 
 GENERATED_NEGATIVE = {
@@ -712,6 +720,7 @@ def test_every_shipped_rule_has_a_reason_a_source_and_tests() -> None:
     assert all(r.reason and r.source for r in rules.rules)
     assert all(c.about and c.source for c in rules.concepts)
     assert {rule for _, rule in POSITIVE} == set(RULES)
+    assert set(GENERATED_POSITIVE) == set(RULES)
 
 
 def test_every_concept_is_used() -> None:
