@@ -197,6 +197,13 @@ NEGATIVE_EVERYDAY = [
     "I have weak ankles and tight calves",
     "flat feet, the arches collapsed in both feet years ago",
     "I'm retaining water and my hips ache",
+    "Can a tight psoas cause groin pain and numbness in my thigh?",
+    "my psoas pain goes into my groin and I get pins and needles in my thigh",
+    "Is it normal to feel tingling in the groin during the psoas stretch?",
+    "my legs go numb in pigeon pose",
+    "after the stretch my bum feels tingly for a minute",
+    "I'm peeing a lot and my back aches",
+    "I had a car accident a few years ago and still get back pain",
 ]
 # Words that are a red flag only with another half, which these lack; figures of speech.
 NEGATIVE_HALF = [
@@ -239,6 +246,8 @@ NEGATIVE_HISTORY = [
     "is this a tumour? my hip flexor has a knot",
     "my mum had a heart attack last year, my hips are stiff",
     "my husband is 70 and does yoga, my hip is tight",
+    "I'm 72 and I tripped but didn't hurt myself, my hip is just tight",
+    "I had chemo years ago, will stretching help my tight hips?",
 ]
 NEGATIVE_QUESTIONS = [
     "why doesn't stretching help my psoas?",
@@ -371,6 +380,13 @@ def test_one_persons_history_is_not_anothers_symptom() -> None:
     assert rules_of("my mum is 85; I fell off the kerb and my knee hurts") == []
     assert rules_of("I had cancer and my dad has back pain") == []
     assert rules_of("I had cancer and now my back hurts") == ["cancer"]
+
+
+def test_numbness_placed_in_a_limb_is_not_the_groins() -> None:
+    assert rules_of("numbness in my outer thigh and groin pain") == []
+    assert "saddle_numbness" in rules_of("numbness in my inner thighs and groin")
+    assert rules_of("groin pain, and tingling down the front of my leg") == []
+    assert rules_of("groin pain, and tingling in my privates") == ["saddle_numbness"]
 
 
 def test_recent_and_old_trauma() -> None:
