@@ -57,14 +57,16 @@ class Slot:
     optional: bool = False
     gap: int = 0  # a gap slot takes 0 to `gap` words of any kind
     sub: tuple[Phrase, ...] = ()  # "@concept" inside a phrase: any phrase of that concept
-    # One word from a list, always there; or one number in a range, always there.
-    plain: bool = field(init=False, repr=False, compare=False)
-    number: bool = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        fixed = not (self.optional or self.gap or self.sub)
-        object.__setattr__(self, "plain", fixed and self.numbers is None)
-        object.__setattr__(self, "number", fixed and self.numbers is not None)
+    @property
+    def plain(self) -> bool:
+        """Tell whether the slot is one word from a list, always there."""
+        return not (self.optional or self.gap or self.sub) and self.numbers is None
+
+    @property
+    def number(self) -> bool:
+        """Tell whether the slot is one number in a range, always there."""
+        return not (self.optional or self.gap or self.sub) and self.numbers is not None
 
     def accepts(self, word: str, number: float | None) -> bool:
         if word in self.words:
@@ -83,10 +85,7 @@ class Phrase:
     text: str
     line: int
     slots: tuple[Slot, ...]
-    simple: bool = field(init=False, repr=False, compare=False)  # every slot plain
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "simple", all(slot.plain for slot in self.slots))
+    simple: bool = field(default=False, repr=False, compare=False)  # every slot plain
 
 
 @dataclass(frozen=True)
@@ -394,7 +393,7 @@ def _phrase(
             f"{name} line {line}: the phrase '{text}' must start with a word that is always"
             " there (not a gap or an @concept), and not end with a gap"
         )
-    return Phrase(text, line, tuple(slots))
+    return Phrase(text, line, tuple(slots), all(slot.plain for slot in slots))
 
 
 def _slot(piece: str, known: set[str], resolve: Callable[[str], tuple[Phrase, ...]]) -> Slot:
