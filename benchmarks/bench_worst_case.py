@@ -40,6 +40,14 @@ ADVERSARIAL: dict[str, Callable[[], str]] = {
     "index words": lambda: fill("psoas stretch hip flexor tight sitting "),
     "red-flag words": lambda: fill("numbness fever weakness bladder saddle cancer "),
     "negated red flags": lambda: fill("no fever, not numb, never lost bladder control; "),
+    # Triage: every sign with its guard, exception and another person; phrases that branch.
+    "signs and guards": lambda: fill(
+        "numb groin bike fell asleep no fever my dad had cancer my back "
+    ),
+    "branching phrases": lambda: fill(
+        "lost about half a stone fell off the top bunk temp of 39.5 "
+    ),
+    "one long sentence": lambda: fill("numb and weak legs getting worse and "),
     "lexicon phrases": lambda: fill("hip flexor slipped disc pins and needles lower back "),
     "apostrophes": lambda: fill("a'"),
     "possessives": lambda: fill("psoas's "),

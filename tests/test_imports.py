@@ -27,6 +27,7 @@ PACKAGE = Path(psoasbot.__file__).resolve().parent
 LOADED_BY_IMPORT = {
     "psoasbot",
     "psoasbot._ranking",
+    "psoasbot._red_flag_file",
     "psoasbot.analysis",
     "psoasbot.answer",
     "psoasbot.cache",
@@ -69,7 +70,7 @@ LAYERS: list[set[str]] = [
     {"scope", "retrieval", "triage", "pipeline"},
     {"query"},
     {"spelling", "vocabulary", "cache"},
-    {"index", "lexicon"},
+    {"index", "lexicon", "_red_flag_file"},
     {"_bm25s_engine", "_ranking", "analysis", "chunking", "english"},
     {"corpus"},
     {"models", "errors"},

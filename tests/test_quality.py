@@ -33,7 +33,7 @@ FLOORS = {
         "MRR@5": (">=", 0.64),
         "false_abstention": ("<=", 0.02),
         "oos_abstention": (">=", 0.76),
-        "red_flag_recall": (">=", 0.60),
+        "red_flag_recall": (">=", 0.93),
         "false_alarms": ("<=", 0.02),
     },
 }
