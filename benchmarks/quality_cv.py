@@ -3,8 +3,8 @@
     python benchmarks/quality_cv.py [SET.jsonl ...] [--folds 5] [--ablation] [--markdown]
 
 By default the two development sets, tests/data/dev.jsonl and tests/data/dev2.jsonl. The
-weights and the threshold that people would tune (`GRID`: the context, expansion and frame
-weights of QuerySettings, the topicality threshold of ScopeSettings) are fitted on four
+weight and the threshold that people would tune (`GRID`: the expansion weight of
+QuerySettings; the topicality threshold of ScopeSettings) are fitted on four
 folds by `objective` and scored on the fifth; the five held-out parts together give the
 cross-validated figures, printed beside the in-sample ones (fitted and scored on
 everything). A mechanism that helps only in-sample is memorisation, not a gain.
@@ -41,11 +41,7 @@ from psoasbot.evaluation import (
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEFAULT_SETS = [DATA / "dev.jsonl", DATA / "dev2.jsonl"]
 # What the folds fit, each with the values tried.
-GRID = {
-    "context_weight": (0.5, 0.75, 1.0),
-    "expansion_weight": (0.3, 0.5, 0.7, 1.0),
-    "frame_weight": (0.0, 0.2, 0.4),
-}
+GRID = {"expansion_weight": (0.3, 0.5, 0.7, 1.0)}
 THRESHOLDS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 # A refused answerable question costs more than an answered out-of-scope one, which still
 # carries the disclaimer: out-of-scope abstention counts half as much as MRR@5.
@@ -170,8 +166,6 @@ def variants() -> list[Variant]:
         Variant("psoasbot as shipped"),
         Variant("- spelling correction", query=lambda q: r(q, spelling=False)),
         Variant("- lay-term lexicon", query=lambda q: r(q, lexicon=False)),
-        Variant("- asking sentences (context weight 1)", query=lambda q: r(q, context_weight=1.0)),
-        Variant("- question frames", query=lambda q: r(q, frame_weight=0.0)),
         Variant("- overview for broad questions", query=lambda q: r(q, overview=False)),
         Variant("- diversity", query=lambda q: r(q, diversity=False)),
         Variant("- off-topic subjects", off_topic=False),

@@ -1,18 +1,19 @@
 """Question -> Query: what a message asks, in the index's terms.
 
-A message is read sentence by sentence. The sentences that ask (with a question mark, or
-starting with a question word: how, what, can, should ...) weigh fully; the others, the
-story told around the question ("my physio said ...", "I'm a software dev ..."), weigh
-`context_weight`, so that its incidental words don't drown what is asked. A message with
-no asking sentence is all question ("psoas attachment points").
+A message is read sentence by sentence, and each sentence is known to ask (a question
+mark, or a question word first: how, what, can, should ...) or to tell the story around
+the question ("my physio said ...", "I'm a software dev ..."); a message with no asking
+sentence is all question ("psoas attachment points"). Scope looks for off-topic subjects
+in the asking sentences only. Ranking weighs the whole message alike: weighting the story
+down cost first places on both development sets, since the story usually says what the
+question is about ("been stretching my hip flexors for 3 months ... why isn't it working?";
+docs/quality.md).
 
 Each word is read as the index reads the articles (stopwords dropped, stemmed), after a
-misspelling is corrected (spelling.py); lay phrases add the articles' terms (lexicon.py),
-and question frames add the words an answer of that kind uses: "how long" -> seconds,
-minutes, hold; "where" -> located, attaches (data/question_frames.tsv). A message that
-names nothing but what the articles are about as a whole ("psoas", "what is the psoas
-muscle?", "where is it?") is broad: retrieval answers it with the passages that introduce
-the subject.
+misspelling is corrected (spelling.py), and lay phrases add the articles' terms
+(lexicon.py). A message that names nothing but what the articles are about as a whole
+("psoas", "what is the psoas muscle?", "where is it?") is broad: retrieval answers it with
+the passages that introduce the subject.
 """
 
 from __future__ import annotations
@@ -20,13 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 
-from psoasbot.analysis import normalize, tokenize
 from psoasbot.chunking import ABBREVIATIONS
 from psoasbot.index import Index
-from psoasbot.lexicon import Lexicon, PhraseTable, default_lexicon, parse_entries
+from psoasbot.lexicon import Lexicon, default_lexicon
 from psoasbot.spelling import Speller
 from psoasbot.vocabulary import Vocabulary
 
@@ -43,7 +41,6 @@ TOPIC_TITLE_SHARE = 0.75
 # "e.g. this"), or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 _LAST_WORD = re.compile(r"(\S+)[.]$")
-FRAME_KINDS = frozenset({"duration", "frequency", "location", "function", "cause"})
 
 
 @dataclass(frozen=True)
@@ -54,12 +51,8 @@ class QuerySettings:
     sets (benchmarks/quality_cv.py; docs/quality.md has the figures).
 
     Attributes:
-        expansion_weight: weight of an article term added by the lay-term lexicon, times
-            the weight of the word it stands for.
-        context_weight: weight of the words of a sentence that does not ask (the asking
-            sentences' words weigh 1).
-        frame_weight: weight of the words a question frame adds ("how often" -> times,
-            week, regularly).
+        expansion_weight: weight of an article term added by the lay-term lexicon (the
+            question's own words weigh 1).
         lexicon: expand the question with the lay-term lexicon (data/lexicon.tsv).
         spelling: correct misspelt words to the articles' or the lexicon's words.
         overview: answer a broad question ("what is the psoas?") with the passages whose
@@ -69,8 +62,6 @@ class QuerySettings:
     """
 
     expansion_weight: float = 1.0
-    context_weight: float = 0.75
-    frame_weight: float = 0.4
     lexicon: bool = True
     spelling: bool = True
     overview: bool = True
@@ -91,8 +82,7 @@ class Query:
 
     Attributes:
         groups: each question term -> the index terms that may match it, with their
-            weights: the term itself at its sentence's weight, its lexicon synonyms at the
-            expansion weight times that; a question frame is a group of its own.
+            weights: the term itself at 1, its lexicon synonyms at the expansion weight.
         weights: each index term -> its highest weight in any group: what BM25 is asked.
         sentences: the message's sentences, in order.
         corrections: each misspelt word -> the word it was read as.
@@ -129,23 +119,6 @@ class Query:
     def asking_terms(self) -> list[tuple[str, ...]]:
         """Return the terms of each asking sentence (all sentences if none asks)."""
         return [s.terms for s in self.sentences if s.asking]
-
-
-@lru_cache(maxsize=1)
-def default_frames() -> PhraseTable[frozenset[str]]:
-    """Return the shipped question frames (data/question_frames.tsv) by their words.
-
-    A frame's phrases are matched on the words as written (stopwords kept: "how often");
-    its article terms are returned as written, to be analysed by the caller.
-    """
-    name = "question_frames.tsv"
-    text = resources.files("psoasbot").joinpath(f"data/{name}").read_text("utf-8")
-    entries = parse_entries(text, name, FRAME_KINDS)
-    return PhraseTable(
-        (tuple(tokenize(normalize(phrase))), frozenset(entry.terms))
-        for entry in entries
-        for phrase in entry.phrases
-    )
 
 
 def topic_terms(index: Index) -> frozenset[str]:
@@ -197,7 +170,7 @@ class QueryBuilder:
             self._speller = Speller(vocabulary.words, lay_words)
 
     def build(self, message: str) -> Query:
-        """Read a message: its sentences, corrections, lay phrases, frames and breadth."""
+        """Read a message: its sentences, corrections, lay phrases and breadth."""
         s = self.settings
         pieces = [(text, self._asks(text)) for text in split_sentences(message)]
         explicit = any(asking for _, asking in pieces)
@@ -208,15 +181,9 @@ class QueryBuilder:
         sentences: list[Sentence] = []
         corrections: dict[str, str] = {}
         words: dict[str, str] = {}
-        frame_words: set[str] = set()
         for text, asking in pieces:
-            tokens = self.analyzer.tokens(text)
-            if asking:
-                for match in default_frames().find(tokens):
-                    frame_words |= match.value
-            weight = 1.0 if asking else s.context_weight
             terms = []
-            for token in tokens:
+            for token in self.analyzer.tokens(text):
                 term = self.analyzer.term(token)
                 if not term:
                     continue
@@ -227,22 +194,17 @@ class QueryBuilder:
                         term = self.analyzer.term(correction)
                 terms.append(term)
                 words.setdefault(term, token)
-                group = groups.setdefault(term, {})
-                group[term] = max(weight, group.get(term, 0.0))
+                groups.setdefault(term, {term: 1.0})
             sentences.append(Sentence(tuple(terms), asking))
         if self._lexicon is not None:
             for sentence in sentences:
                 expansions = self._lexicon.expand(sentence.terms)
                 for term, synonyms in expansions.items():
-                    weight = s.expansion_weight * groups[term][term]
                     for synonym in synonyms:
-                        groups[term][synonym] = max(weight, groups[term].get(synonym, 0.0))
+                        groups[term].setdefault(synonym, s.expansion_weight)
         broad = self._is_broad(groups, worded)
         if broad and not groups:
             groups = {term: {term: 1.0} for term in sorted(self.topic)}
-        if frame_words and s.frame_weight:
-            frame = {t: s.frame_weight for t in self.analyzer.terms(" ".join(sorted(frame_words)))}
-            groups["?"] = {t: w for t, w in frame.items() if t not in groups}
         return Query.from_groups(groups, sentences, corrections, words, broad)
 
     def _asks(self, sentence: str, marks: bool = True) -> bool:

@@ -64,7 +64,7 @@ class Retriever:
         self._sentence_cache: dict[str, _Sentences] = {}
 
     def query(self, question: str) -> Query:
-        """Read a question (query.py): its sentences, corrections, lay phrases and frames."""
+        """Read a question (query.py): its sentences, corrections and lay phrases."""
         return self.builder.build(question)
 
     def retrieve(self, query: Query, k: int) -> list[Hit]:

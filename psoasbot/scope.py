@@ -115,8 +115,6 @@ class Scope:
         best: dict[str, float] = {}
         topicality = self.vocabulary.topicality_of
         for term, alternatives in query.groups.items():
-            if term == "?":  # a question frame: how it asks, not what about
-                continue
             value = max(topicality(a) for a in alternatives)
             if value > float("-inf"):
                 best[term] = value

@@ -1,4 +1,4 @@
-"""query.py: how a message is read: sentences, the asking part, spelling, frames, breadth."""
+"""query.py: how a message is read: sentences, the asking part, spelling, breadth."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from typing import Any
 import pytest
 
 from psoasbot import Assistant, QuerySettings
-from psoasbot.analysis import Analyzer
-from psoasbot.corpus import builtin_corpus_path
-from psoasbot.lexicon import parse_entries
-from psoasbot.query import FRAME_KINDS, Query, QueryBuilder, Sentence, split_sentences
+from psoasbot.query import Query, QueryBuilder, Sentence, split_sentences
 from psoasbot.retrieval import Retriever
 
 
@@ -45,23 +42,19 @@ def test_split_sentences(message: str, sentences: list[str]) -> None:
     assert split_sentences(message) == sentences
 
 
-def test_the_asking_sentence_weighs_fully_and_the_story_less(assistant: Assistant) -> None:
-    query = build(
-        assistant,
-        "My physio is lovely. Which stretch helps?",
-        context_weight=0.5,
-        lexicon=False,
-        frame_weight=0.0,
-    )
+def test_each_sentence_is_known_to_ask_or_to_tell(assistant: Assistant) -> None:
+    query = build(assistant, "My physio is lovely. Which stretch helps?", lexicon=False)
     assert query.sentences == (
         Sentence(("physio", "love"), False),
         Sentence(("stretch", "help"), True),
     )
-    assert query.weights == {"physio": 0.5, "love": 0.5, "stretch": 1.0, "help": 1.0}
+    assert query.asking_terms == [("stretch", "help")]
+    # the story and the question weigh alike in the ranking
+    assert query.weights == {"physio": 1.0, "love": 1.0, "stretch": 1.0, "help": 1.0}
 
 
 def test_a_message_that_asks_nowhere_is_all_question(assistant: Assistant) -> None:
-    query = build(assistant, "psoas attachment points. lower back", context_weight=0.5)
+    query = build(assistant, "psoas attachment points. lower back")
     assert all(sentence.asking for sentence in query.sentences)
 
 
@@ -86,17 +79,6 @@ def test_spelling_can_be_turned_off(assistant: Assistant) -> None:
     assert (query.corrections, list(query.weights)) == ({}, ["musl"])
 
 
-def test_a_question_frame_adds_the_words_of_its_answers(assistant: Assistant) -> None:
-    analyzer = Analyzer()
-    query = build(assistant, "how often should I stretch?", frame_weight=0.4, lexicon=False)
-    frequency = set(analyzer.terms("times week daily regularly"))
-    assert query.groups["?"] == dict.fromkeys(frequency, 0.4)
-    assert query.weights["stretch"] == 1.0
-    # only an asking sentence's frame counts
-    story = build(assistant, "I wonder why. Which stretch?", frame_weight=0.4, lexicon=False)
-    assert "?" not in story.groups
-
-
 @pytest.mark.parametrize(
     ("message", "broad"),
     [
@@ -118,7 +100,7 @@ def test_a_question_naming_only_the_subject_is_broad(
 
 
 def test_a_broad_question_without_words_asks_for_the_subject(assistant: Assistant) -> None:
-    query = build(assistant, "where is it?", frame_weight=0.0)
+    query = build(assistant, "where is it?")
     assert query.weights == {"muscl": 1.0, "psoa": 1.0}
 
 
@@ -130,23 +112,6 @@ def test_a_broad_question_gets_the_sections_that_introduce_the_subject(
         assert top.section in {"What Is the Psoas Muscle?", "Understanding the Psoas Muscle"}
     plain = Assistant(assistant.index, query_settings=QuerySettings(overview=False))
     assert plain.ask("psoas").passages[0].passage.section == "Standing Psoas Stretch"
-
-
-def test_every_article_term_of_the_question_frames_occurs_in_the_corpus() -> None:
-    analyzer = Analyzer()
-    corpus_terms: set[str] = set()
-    for file in builtin_corpus_path().glob("*.md"):
-        corpus_terms.update(analyzer.terms(file.read_text("utf-8")))
-    text = builtin_corpus_path().parent / "psoasbot" / "data" / "question_frames.tsv"
-    entries = parse_entries(text.read_text("utf-8"), "question_frames.tsv", FRAME_KINDS)
-    assert {e.category for e in entries} == FRAME_KINDS
-    missing = {
-        term
-        for entry in entries
-        for term in analyzer.terms(" ".join(entry.terms))
-        if term not in corpus_terms
-    }
-    assert missing == set()
 
 
 def test_the_retriever_reads_questions_with_its_builder(assistant: Assistant) -> None:
