@@ -12,6 +12,7 @@ from pathlib import Path
 from psoasbot.corpus import builtin_corpus_path
 from psoasbot.errors import QueryError
 from psoasbot.index import DEFAULT_K, Index, IndexSettings, check_k
+from psoasbot.lexicon import WordLists
 from psoasbot.models import Answer, Document, Source
 from psoasbot.pipeline import IndexedCorpus, index_documents, index_folder
 from psoasbot.query import QuerySettings
@@ -64,13 +65,15 @@ class Assistant:
         scope_settings: ScopeSettings | None = None,
         *,
         vocabulary: Vocabulary | None = None,
+        word_lists: WordLists | None = None,
         triage: bool = True,
     ) -> None:
         self.index = index
         self._sources = tuple(sources)
         self.vocabulary = vocabulary or Vocabulary.from_index(index)
-        self.retriever = Retriever(index, query_settings, self.vocabulary)
-        self.scope = Scope(index, self.vocabulary, scope_settings)
+        lists = word_lists or WordLists.default(index.settings.stemmer)
+        self.retriever = Retriever(index, query_settings, self.vocabulary, lists.lexicon)
+        self.scope = Scope(index, self.vocabulary, scope_settings, lists.off_topic)
         self.triage = triage
 
     @classmethod
@@ -87,6 +90,7 @@ class Assistant:
             query_settings,
             scope_settings,
             vocabulary=built.vocabulary,
+            word_lists=built.word_lists,
             triage=triage,
         )
 

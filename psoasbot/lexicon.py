@@ -191,6 +191,23 @@ class Lexicon:
         return found
 
 
+@dataclass(frozen=True)
+class WordLists:
+    """The shipped word lists, analysed: what an index cache keeps so a start is quick.
+
+    Stemming their ~5,000 words takes about a tenth of a second; loaded with the index
+    from the cache, they cost nothing to start.
+    """
+
+    lexicon: Lexicon
+    off_topic: PhraseTable[Subject]
+
+    @classmethod
+    def default(cls, stemmer: str = "snowball") -> WordLists:
+        """Return the shipped lexicon and off-topic subjects, analysed with the stemmer."""
+        return cls(default_lexicon(stemmer), default_off_topic(stemmer))
+
+
 @lru_cache(maxsize=4)
 def default_lexicon(stemmer: str = "snowball") -> Lexicon:
     """Return the shipped lexicon, analysed with the given stemmer."""

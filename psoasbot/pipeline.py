@@ -20,18 +20,20 @@ from psoasbot.chunking import chunk_all
 from psoasbot.corpus import iter_documents
 from psoasbot.errors import CorpusError
 from psoasbot.index import Index, IndexSettings
+from psoasbot.lexicon import WordLists
 from psoasbot.models import Document, Source
 from psoasbot.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
 class IndexedCorpus:
-    """An index, its vocabulary and the articles its passages come from (what the cache
-    stores)."""
+    """An index, its vocabulary, the articles its passages come from and the analysed word
+    lists (what the cache stores)."""
 
     index: Index
     vocabulary: Vocabulary
     sources: tuple[Source, ...]
+    word_lists: WordLists
 
 
 @lru_cache(maxsize=8)
@@ -81,4 +83,5 @@ def index_documents(
     index = Index(itertools.chain([first], passages), settings, engine)
     counts = Counter(p.doc_id for p in index.passages)
     sources = tuple(Source(d.id, d.title, d.source, counts[d.id], d.url, d.author) for d in seen)
-    return IndexedCorpus(index, Vocabulary.from_index(index), sources)
+    vocabulary = Vocabulary.from_index(index)
+    return IndexedCorpus(index, vocabulary, sources, WordLists.default(settings.stemmer))

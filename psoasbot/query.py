@@ -155,13 +155,15 @@ class QueryBuilder:
         index: Index,
         vocabulary: Vocabulary,
         settings: QuerySettings | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.index = index
         self.settings = settings = settings or QuerySettings()
         self.analyzer = index.analyzer
         self.topic = topic_terms(index)
-        stemmer = index.settings.stemmer
-        self._lexicon: Lexicon | None = default_lexicon(stemmer) if settings.lexicon else None
+        self._lexicon: Lexicon | None = None
+        if settings.lexicon:
+            self._lexicon = lexicon or default_lexicon(index.settings.stemmer)
         lexicon_words = self._lexicon.words if self._lexicon else frozenset()
         self._known = lambda term: term in lexicon_words or index.idf(term) > 0
         self._speller: Speller | None = None

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from psoasbot.chunking import split_sentences
 from psoasbot.index import Index
+from psoasbot.lexicon import Lexicon
 from psoasbot.models import Hit, Passage
 from psoasbot.query import Query, QueryBuilder, QuerySettings
 from psoasbot.vocabulary import Vocabulary
@@ -55,10 +56,11 @@ class Retriever:
         index: Index,
         settings: QuerySettings | None = None,
         vocabulary: Vocabulary | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.index = index
         self.vocabulary = vocabulary or Vocabulary.from_index(index)
-        self.builder = QueryBuilder(index, self.vocabulary, settings)
+        self.builder = QueryBuilder(index, self.vocabulary, settings, lexicon)
         self.settings = self.builder.settings
         self._overview_terms = self.builder.topic | set(index.analyzer.terms(OVERVIEW_WORDS))
         self._sentence_cache: dict[str, _Sentences] = {}

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from psoasbot.index import Index
-from psoasbot.lexicon import NOT_OFF_TOPIC, Subject, default_off_topic
+from psoasbot.lexicon import NOT_OFF_TOPIC, PhraseTable, Subject, default_off_topic
 from psoasbot.models import Hit, Verdict
 from psoasbot.query import Query
 from psoasbot.vocabulary import Vocabulary
@@ -58,11 +58,12 @@ class Scope:
         index: Index,
         vocabulary: Vocabulary,
         settings: ScopeSettings | None = None,
+        off_topic: PhraseTable[Subject] | None = None,
     ) -> None:
         self.index = index
         self.vocabulary = vocabulary
         self.settings = settings or ScopeSettings()
-        self._off_topic = default_off_topic(index.settings.stemmer)
+        self._off_topic = off_topic or default_off_topic(index.settings.stemmer)
 
     def judge(self, query: Query, hits: Sequence[Hit]) -> Verdict:
         """Decide whether the articles cover the question, and say why."""
