@@ -54,7 +54,26 @@ def test_every_command_is_documented(command: str) -> None:
 def test_the_json_example_has_the_keys_of_an_answer() -> None:
     [example] = code_blocks(README, "json")
     data = json.loads(example)
-    assert list(data) == ["question", "status", "urgent", "notice", "passages", "disclaimer"]
+    assert list(data) == [
+        "question",
+        "status",
+        "urgent",
+        "notice",
+        "passages",
+        "disclaimer",
+        "scope",
+    ]
     assert [list(p) for p in data["passages"]] == [
         ["rank", "id", "doc_id", "title", "section", "text", "score", "citation"]
     ]
+    assert list(data["scope"]) == ["covered", "reason", "topic", "off_topic"]
+
+
+def test_the_sample_answer_is_what_psoasbot_answers() -> None:
+    from psoasbot import Assistant
+    from psoasbot.render import to_text
+
+    [sample] = [b for b in code_blocks(README, "text") if b.startswith("$ psoasbot ask")]
+    command, _, shown = sample.partition("\n")
+    question = command.removeprefix("$ psoasbot ask ").strip('"')
+    assert shown == to_text(Assistant.from_corpus().ask(question), width=88)
