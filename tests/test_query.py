@@ -46,11 +46,11 @@ def test_each_sentence_is_known_to_ask_or_to_tell(assistant: Assistant) -> None:
     query = build(assistant, "My physio is lovely. Which stretch helps?", lexicon=False)
     assert query.sentences == (
         Sentence(("physio", "love"), False),
-        Sentence(("stretch", "help"), True),
+        Sentence(("stretch",), True),
     )
-    assert query.asking_terms == [("stretch", "help")]
+    assert query.asking_terms == [("stretch",)]
     # the story and the question weigh alike in the ranking
-    assert query.weights == {"physio": 1.0, "love": 1.0, "stretch": 1.0, "help": 1.0}
+    assert query.weights == {"physio": 1.0, "love": 1.0, "stretch": 1.0}
 
 
 def test_a_message_that_asks_nowhere_is_all_question(assistant: Assistant) -> None:
