@@ -67,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=ENGINES,
         default="rank-bm25",
-        help="retrieval engine (bm25s needs: pip install 'psoasbot[fast]')",
+        help=(
+            "retrieval engine: rank-bm25 (the default) or bm25s, for many thousands of "
+            "passages (bm25s needs the 'fast' extra; without it, the error gives the command "
+            "that installs it)"
+        ),
     )
     retrieval = argparse.ArgumentParser(add_help=False, parents=[corpus])
     retrieval.add_argument(
@@ -322,8 +326,8 @@ def _register_telegram(
             "Run the Telegram bot, with long polling or (--webhook-url) a webhook, until "
             "SIGINT or SIGTERM. The token comes from PSOASBOT_TELEGRAM_TOKEN or --token-file; "
             "PSOASBOT_TELEGRAM_API_URL points it at a self-hosted Bot API server and "
-            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Needs: pip "
-            "install 'psoasbot[telegram]'."
+            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Needs the "
+            "'telegram' extra; without it, this command prints the command that installs it."
         ),
     )
     telegram.add_argument("--token-file", metavar="PATH", help="read the bot token from a file")
@@ -385,12 +389,15 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     try:
         from psoasbot import telegram_bot
     except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith(("telegram", "aiolimiter", "tornado")):
+        # Any package the bot imports but psoasbot itself (python-telegram-bot, aiohttp,
+        # their own dependencies) comes with the extra.
+        package = (exc.name or "a module").partition(".")[0]
+        if package == "psoasbot":
             raise
-        print(
-            "Error: the telegram command needs the 'telegram' extra; run: "
-            "pip install 'psoasbot[telegram]'",
-            file=sys.stderr,
-        )
-        return 1
+        from psoasbot._extras import install_command
+
+        raise PsoasbotError(
+            f"the telegram command needs the 'telegram' extra ({package} is missing); "
+            f"install it with: {install_command('telegram')}"
+        ) from None
     return telegram_bot.main(args, lambda: load_assistant(args))

@@ -13,6 +13,7 @@ import pytest
 
 import psoasbot
 from psoasbot import DISCLAIMER, cli
+from psoasbot._extras import install_command
 
 DISCLAIMER_TEXT = """\
 Disclaimer: This is information from the listed articles, for education only. It is not
@@ -467,3 +468,22 @@ def test_bytes_that_are_not_utf8_do_not_stop_the_run(
         ("lantern \ufffd glow", "lantern#0"),
         ("lantern ? glow", "lantern#0"),
     ]
+
+
+@pytest.mark.parametrize("missing", ["aiohttp", "telegram"])
+def test_telegram_without_its_extra_gives_the_install_command(missing: str) -> None:
+    # A fresh interpreter in which the module cannot be imported, as if never installed.
+    code = (
+        f"import sys; sys.modules[{missing!r}] = None; from psoasbot.cli import main; "
+        "raise SystemExit(main(['telegram']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    command = install_command("telegram")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"Error: the telegram command needs the 'telegram' extra ({missing} is missing); "
+        f"install it with: {command}\n",
+    )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import psoasbot
 from psoasbot.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,4 +58,26 @@ def test_the_json_example_has_the_keys_of_an_answer() -> None:
     assert list(data) == ["question", "status", "urgent", "notice", "passages", "disclaimer"]
     assert [list(p) for p in data["passages"]] == [
         ["rank", "id", "doc_id", "title", "section", "text", "score", "citation"]
+    ]
+
+
+def test_install_commands_name_a_checkout_or_a_wheel_not_a_package_index() -> None:
+    # psoasbot is on no package index, so `pip install 'psoasbot[telegram]'` cannot work.
+    texts = {"README.md": README} | {
+        str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
+        for p in sorted((ROOT / "psoasbot").rglob("*.py"))
+    }
+    bare = {
+        name: found
+        for name, text in texts.items()
+        if (found := re.findall(r"pip install -?e? ?'?psoasbot\[", text))
+    }
+    assert bare == {}
+    assert re.findall(r"pip install ([^`\n]+)", README) == [
+        '. && .venv/bin/psoasbot ask "Why doesn\'t stretching help my tight psoas?"',
+        "-e '.[test]' && .venv/bin/python -m pytest",
+        "'.[telegram]'",
+        f"'./dist/psoasbot-{psoasbot.__version__}-py3-none-any.whl[telegram]'",
+        "-e '.[dev]'",
+        "'.[telegram]'",
     ]

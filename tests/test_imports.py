@@ -67,7 +67,7 @@ LAYERS: list[set[str]] = [
     {"index", "lexicon"},
     {"_bm25s_engine", "_ranking", "analysis", "chunking"},
     {"corpus"},
-    {"models", "errors"},
+    {"models", "errors", "_extras"},
 ]
 LAYER_OF = {module: n for n, layer in enumerate(LAYERS) for module in layer}
 MAX_LINES = 500
