@@ -1,8 +1,9 @@
 """The command line: `psoasbot ask|chat|sources|eval|telegram`, a thin layer over the library.
 
 Each command builds its Assistant through `load_assistant`, calls one method and prints
-the result (rendered by render.py). Library errors become `Error: ...` on stderr with exit
-status 1; usage mistakes exit 2.
+the result (rendered by render.py). Every error is `Error: ...` on stderr: library errors
+exit 1; usage mistakes, argparse's and the commands' own, print the command's usage line
+first and exit 2.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from psoasbot import __version__
 from psoasbot.errors import PsoasbotError
@@ -33,6 +34,27 @@ examples:
 """
 
 CHAT_EXIT_WORDS = frozenset({"quit", "exit", ":q", "/quit", "/exit"})
+CHAT_HELP_WORDS = frozenset({"help", "/help", "?"})
+CHAT_SOURCES_WORDS = frozenset({"sources", "/sources"})
+CHAT_GREETING = "Ask about your psoas. Type 'help' for what else you can type, 'quit' to leave."
+CHAT_HELP = """\
+Type a question about your psoas and press Enter: the answer quotes the articles, each
+passage with its citation, and ends with a medical disclaimer. You can also type:
+  sources   the articles answers come from
+  help      this text
+  quit      leave (Ctrl-D does too)"""
+
+
+class UsageError(Exception):
+    """A command was called wrongly: shown as `Error: ...` under the command's usage, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with psoasbot's one error style: the usage, then `Error: ...`, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"Error: {message}\n")
 
 
 def positive_int(text: str) -> int:
@@ -47,7 +69,7 @@ def positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="psoasbot",
         description=(
             "Answers questions about a tight or painful psoas with cited passages from its "
@@ -63,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument(
         "--corpus", metavar="DIR", help="a folder of .md/.txt articles (default: the built-in ones)"
     )
-    corpus.add_argument(
+    retrieval = argparse.ArgumentParser(add_help=False, parents=[corpus])
+    retrieval.add_argument(
         "--engine",
         choices=ENGINES,
         default="rank-bm25",
@@ -73,7 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
             "that installs it)"
         ),
     )
-    retrieval = argparse.ArgumentParser(add_help=False, parents=[corpus])
     retrieval.add_argument(
         "-k",
         "--top-k",
@@ -101,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         "chat",
         parents=[retrieval],
         help="ask questions interactively",
-        description="Ask questions one after another; 'quit' or Ctrl-D leaves.",
+        description=(
+            "Ask questions one after another; 'sources' lists the articles, 'help' says what "
+            "you can type, 'quit' or Ctrl-D leaves."
+        ),
     )
     chat.set_defaults(handler=cmd_chat)
 
@@ -112,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the articles: title, source file and number of passages.",
     )
     sources.add_argument("--json", action="store_true", help="print JSON")
-    sources.set_defaults(handler=cmd_sources)
+    # The articles are the same whatever the engine: the default engine's index (or its
+    # cached copy) counts their passages.
+    sources.set_defaults(handler=cmd_sources, engine="rank-bm25")
 
     # Each of these imports its module only when run, so `psoasbot ask` never loads them.
     _register_eval(commands, retrieval)
@@ -124,12 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     _replace_undecodable()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Said under the command's usage, where argparse would give psoasbot's.
+        where = parser if args.command is None else subcommand(parser, args.command)
+        where.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
         return int(args.handler(args))
+    except UsageError as exc:
+        subcommand(parser, args.command).error(str(exc))
     except PsoasbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -146,6 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """Return the parser of one command (`ask`, `chat`, ...)."""
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    found: argparse.ArgumentParser = commands.choices[name]
+    return found
 
 
 def load_assistant(args: argparse.Namespace) -> Assistant:
@@ -172,13 +212,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from psoasbot.render import to_json, to_text
 
     words = args.question
-    from_stdin = words == ["-"]
+    from_stdin = words[0] == "-"
+    if from_stdin and len(words) > 1:
+        raise UsageError(
+            "'-' reads the questions from stdin, one a line, and takes no other words; "
+            "pass either '-' or a question"
+        )
     if not from_stdin:
         question = " ".join(words)
         if not question.strip():
-            _usage_error(
-                "ask", "the question is empty; ask something like 'why is my psoas tight?'"
-            )
+            raise UsageError("the question is empty; ask something like 'why is my psoas tight?'")
     assistant = load_assistant(args)
     color = _use_color(sys.stdout)
     width = _width()
@@ -188,7 +231,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(to_json(result), flush=from_stdin)
         else:
-            print(to_text(result, width=width, color=color), flush=from_stdin)
+            # Several answers in a row: each says which question it answers.
+            shown = to_text(result, width=width, color=color, show_question=from_stdin)
+            print(shown, flush=from_stdin)
 
     if from_stdin:
         first = True
@@ -205,7 +250,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from psoasbot.render import to_text
+    from psoasbot.render import sources_to_text, to_text
 
     try:
         # Line editing and in-memory history; nothing is written to disk, since the
@@ -217,7 +262,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     color = _use_color(sys.stdout)
     interactive = sys.stdin.isatty()
     if interactive:
-        print("Ask about your psoas. Type 'quit' or press Ctrl-D to leave.\n")
+        print(CHAT_GREETING + "\n")
     while True:
         try:
             line = input("? " if interactive else "")
@@ -231,9 +276,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
         question = line.strip()
         if not question:
             continue
-        if question.lower() in CHAT_EXIT_WORDS:
+        word = question.lower()
+        if word in CHAT_EXIT_WORDS:
             return 0
-        print(to_text(assistant.ask(question, k=args.top_k), width=_width(), color=color))
+        if word in CHAT_HELP_WORDS:
+            print(CHAT_HELP)
+        elif word in CHAT_SOURCES_WORDS:
+            print(sources_to_text(assistant.sources(), width=_width()))
+        else:
+            print(to_text(assistant.ask(question, k=args.top_k), width=_width(), color=color))
         print()
 
 
@@ -246,12 +297,6 @@ def cmd_sources(args: argparse.Namespace) -> int:
     else:
         print(sources_to_text(sources, width=_width()))
     return 0
-
-
-def _usage_error(command: str, message: str) -> None:
-    print(f"usage: psoasbot {command} [-h] ...", file=sys.stderr)
-    print(f"Error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def _use_color(stream: TextIO) -> bool:

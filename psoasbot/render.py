@@ -31,14 +31,24 @@ def sources_to_json(sources: Sequence[Source]) -> str:
     return json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2)
 
 
-def to_text(answer: Answer, width: int = DEFAULT_WIDTH, color: bool = False) -> str:
-    """Render an answer for a terminal: notice, numbered cited passages, disclaimer."""
+def to_text(
+    answer: Answer, width: int = DEFAULT_WIDTH, color: bool = False, show_question: bool = False
+) -> str:
+    """Render an answer for a terminal: notice, numbered cited passages, disclaimer.
+
+    With `show_question`, a first line `Question: ...` says what it answers (for answers
+    printed one after another).
+    """
     width = max(width, 40)
 
     def style(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     out: list[str] = []
+    if show_question:
+        label = "Question: "
+        out.append(style(_BOLD, _wrap(label + answer.question, width, " " * len(label))))
+        out.append("")
     if answer.notice:
         code = _RED if answer.urgent else _BOLD
         paragraphs = answer.notice.split("\n\n")

@@ -180,19 +180,62 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return calls
 
 
-def test_ask_stdin_text(
+def test_ask_stdin_text_shows_each_answers_question(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     tiny_corpus: Path,
     count_loads: list[Any],
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO("lantern glow\n\n   \nfolded blanket quiet room"))
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("lantern glow\n\n   \n  folded blanket quiet room")
+    )
     assert run(capsys, "ask", "--corpus", str(tiny_corpus), "-") == (
         0,
-        f"{LANTERN_GLOW}\n{BLANKET}",
+        f"Question: lantern glow\n\n{LANTERN_GLOW}\n"
+        f"Question: folded blanket quiet room\n\n{BLANKET}",
         "",
     )
     assert len(count_loads) == 1
+
+
+def test_ask_stdin_text_wraps_a_long_question_under_its_label(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    question = "lantern " * 12 + "glow and then a few more words to make it wrap"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(question + "\n"))
+    code, out, err = run(capsys, "ask", "--corpus", str(tiny_corpus), "-")
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        "Question: lantern lantern lantern lantern lantern lantern lantern lantern lantern\n"
+        "          lantern lantern lantern glow and then a few more words to make it wrap\n\n"
+        f"{NO_MATCH_START}"
+    )
+
+
+def test_ask_stdin_takes_no_other_words(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("lantern glow\n"))
+    assert run_exit(capsys, "ask", "--corpus", str(tiny_corpus), "-", "extra") == (
+        2,
+        "",
+        usage("ask") + "Error: '-' reads the questions from stdin, one a line, and takes no "
+        "other words; pass either '-' or a question\n",
+    )
+
+
+def test_a_dash_inside_a_question_is_part_of_it(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    code, out, err = run(
+        capsys, "ask", "--json", "--corpus", str(tiny_corpus), "lantern", "-", "glow"
+    )
+    assert (code, err, json.loads(out)["question"]) == (0, "", "lantern - glow")
+
+
+def usage(command: str) -> str:
+    """The usage lines of a command, as its usage errors print them first."""
+    return cli.subcommand(cli.build_parser(), command).format_usage()
 
 
 def test_ask_stdin_json(
@@ -221,6 +264,40 @@ def test_ask_stdin_empty(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n  \n"))
     assert run(capsys, "ask", "--corpus", str(tiny_corpus), "-") == (0, "", "")
+
+
+CHAT_HELP = """\
+Type a question about your psoas and press Enter: the answer quotes the articles, each
+passage with its citation, and ends with a medical disclaimer. You can also type:
+  sources   the articles answers come from
+  help      this text
+  quit      leave (Ctrl-D does too)
+"""
+
+SOURCES = (
+    "1. The Accordion Stretch\n"
+    "   accordion-source.txt, by Ada Lovelace: 3 passages\n"
+    "2. Lantern Breathing Basics\n"
+    "   lantern-source.txt: 2 passages\n"
+    "3. Pebble Walking\n"
+    "   pebble.txt: 2 passages\n"
+)
+
+
+@pytest.mark.parametrize("words", [("help", "sources"), ("/HELP", " /sources "), ("?", "Sources")])
+def test_chat_help_and_sources_do_what_they_say(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_corpus: Path,
+    words: tuple[str, str],
+) -> None:
+    script = f"{words[0]}\n{words[1]}\nlantern glow\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(script))
+    assert run(capsys, "chat", "--corpus", str(tiny_corpus)) == (
+        0,
+        f"{CHAT_HELP}\n{SOURCES}\n{LANTERN_GLOW}\n",
+        "",
+    )
 
 
 @pytest.mark.parametrize(
@@ -257,16 +334,7 @@ def test_chat_answers_until_end_of_input(
 
 
 def test_sources(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
-    assert run(capsys, "sources", "--corpus", str(tiny_corpus)) == (
-        0,
-        "1. The Accordion Stretch\n"
-        "   accordion-source.txt, by Ada Lovelace: 3 passages\n"
-        "2. Lantern Breathing Basics\n"
-        "   lantern-source.txt: 2 passages\n"
-        "3. Pebble Walking\n"
-        "   pebble.txt: 2 passages\n",
-        "",
-    )
+    assert run(capsys, "sources", "--corpus", str(tiny_corpus)) == (0, SOURCES, "")
 
 
 def test_sources_json(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
@@ -311,8 +379,8 @@ def test_empty_question_is_a_usage_error(
     assert run_exit(capsys, *argv, "--corpus", str(tiny_corpus)) == (
         2,
         "",
-        "usage: psoasbot ask [-h] ...\n"
-        "Error: the question is empty; ask something like 'why is my psoas tight?'\n",
+        usage("ask")
+        + "Error: the question is empty; ask something like 'why is my psoas tight?'\n",
     )
 
 
@@ -332,9 +400,31 @@ def test_bad_k_is_a_usage_error(
 ) -> None:
     argv = [command, "--corpus", str(tiny_corpus), f"-k={k}"]
     code, out, err = run_exit(capsys, *argv, *(["lantern"] if command == "ask" else []))
-    assert (code, out) == (2, "")
-    assert err.startswith(f"usage: psoasbot {command} ")
-    assert err.endswith(f"psoasbot {command}: error: argument -k/--top-k: {message}\n")
+    assert (code, out, err) == (2, "", f"{usage(command)}Error: argument -k/--top-k: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "message"),
+    [
+        (["sources", "--engine", "bm25s"], "sources", "unrecognized arguments: --engine bm25s"),
+        (["ask", "--bogus", "lantern"], "ask", "unrecognized arguments: --bogus"),
+        (["chat", "lantern"], "chat", "unrecognized arguments: lantern"),
+        (["ask"], "ask", "the following arguments are required: question"),
+        (["--bogus"], None, "unrecognized arguments: --bogus"),
+    ],
+    ids=[
+        "sources-engine",
+        "unknown-option",
+        "extra-word",
+        "missing",
+        "top-level",
+    ],
+)
+def test_every_usage_error_is_the_usage_then_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str], command: str | None, message: str
+) -> None:
+    shown = cli.build_parser().format_usage() if command is None else usage(command)
+    assert run_exit(capsys, *argv) == (2, "", f"{shown}Error: {message}\n")
 
 
 def test_missing_corpus(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
