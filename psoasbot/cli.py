@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shlex
 import shutil
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from psoasbot import __version__
-from psoasbot.errors import PsoasbotError
+from psoasbot.corpus import DocumentError
+from psoasbot.errors import CorpusWarning, PsoasbotError
 from psoasbot.index import DEFAULT_K, ENGINES
 
 if TYPE_CHECKING:
@@ -32,17 +35,6 @@ examples:
   psoasbot sources
   psoasbot ask --corpus my-articles/ "how do I do the kneeling stretch?"
 """
-
-CHAT_EXIT_WORDS = frozenset({"quit", "exit", ":q", "/quit", "/exit"})
-CHAT_HELP_WORDS = frozenset({"help", "/help", "?"})
-CHAT_SOURCES_WORDS = frozenset({"sources", "/sources"})
-CHAT_GREETING = "Ask about your psoas. Type 'help' for what else you can type, 'quit' to leave."
-CHAT_HELP = """\
-Type a question about your psoas and press Enter: the answer quotes the articles, each
-passage with its citation, and ends with a medical disclaimer. You can also type:
-  sources   the articles answers come from
-  help      this text
-  quit      leave (Ctrl-D does too)"""
 
 
 class UsageError(Exception):
@@ -81,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"psoasbot {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    corpus = argparse.ArgumentParser(add_help=False)
+    corpus = Parser(add_help=False)
     corpus.add_argument(
         "--corpus", metavar="DIR", help="a folder of .md/.txt articles (default: the built-in ones)"
     )
-    retrieval = argparse.ArgumentParser(add_help=False, parents=[corpus])
+    retrieval = Parser(add_help=False, parents=[corpus])
     retrieval.add_argument(
         "--engine",
         choices=ENGINES,
@@ -141,6 +133,24 @@ def build_parser() -> argparse.ArgumentParser:
     # cached copy) counts their passages.
     sources.set_defaults(handler=cmd_sources, engine="rank-bm25")
 
+    corpus_command = commands.add_parser(
+        "corpus",
+        help="check a folder of articles",
+        description="Work on a folder of articles (a corpus).",
+    )
+    actions = corpus_command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = actions.add_parser(
+        "check",
+        help="list every problem in every document",
+        description=(
+            "Read every document of a corpus folder and list every problem in each: errors "
+            "(the corpus will not load) and warnings (a misspelt front matter key, a file "
+            "with no text, which is skipped). Exit status 1 if there is any."
+        ),
+    )
+    check.add_argument("folder", nargs="?", metavar="DIR", help="default: the built-in articles")
+    check.set_defaults(handler=cmd_corpus_check)
+
     # Each of these imports its module only when run, so `psoasbot ask` never loads them.
     _register_eval(commands, retrieval)
     _register_telegram(commands, retrieval)
@@ -163,6 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except UsageError as exc:
         subcommand(parser, args.command).error(str(exc))
+    except DocumentError as exc:
+        folder = f" {shlex.quote(args.corpus)}" if getattr(args, "corpus", None) else ""
+        print(f"Error: {exc}", file=sys.stderr)
+        print(f"To list every problem at once: psoasbot corpus check{folder}", file=sys.stderr)
+        return 1
     except PsoasbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -205,7 +220,19 @@ def load_assistant(args: argparse.Namespace) -> Assistant:
     # objects (about 25 ms a time after importing nltk).
     gc.freeze()
     cache_dir = cache_dir_from_env(os.environ)
-    return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CorpusWarning)
+            return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
+    finally:
+        for warning in caught:
+            if issubclass(warning.category, CorpusWarning):
+                print(f"Warning: {warning.message}", file=sys.stderr)
+            else:  # as if never caught
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -250,42 +277,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from psoasbot.render import sources_to_text, to_text
+    from psoasbot import chat
 
-    try:
-        # Line editing and in-memory history; nothing is written to disk, since the
-        # questions are health information.
-        import readline  # noqa: F401
-    except ImportError:  # pragma: no cover - Windows without pyreadline
-        pass
     assistant = load_assistant(args)
     color = _use_color(sys.stdout)
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print(CHAT_GREETING + "\n")
-    while True:
-        try:
-            line = input("? " if interactive else "")
-        except EOFError:
-            if interactive:
-                print()
-            return 0
-        except KeyboardInterrupt:
-            print()
-            continue
-        question = line.strip()
-        if not question:
-            continue
-        word = question.lower()
-        if word in CHAT_EXIT_WORDS:
-            return 0
-        if word in CHAT_HELP_WORDS:
-            print(CHAT_HELP)
-        elif word in CHAT_SOURCES_WORDS:
-            print(sources_to_text(assistant.sources(), width=_width()))
-        else:
-            print(to_text(assistant.ask(question, k=args.top_k), width=_width(), color=color))
-        print()
+    return chat.run(
+        assistant, args.top_k, interactive=sys.stdin.isatty(), color=color, width=_width
+    )
+
+
+def cmd_corpus_check(args: argparse.Namespace) -> int:
+    from psoasbot.corpus_check import check_corpus
+    from psoasbot.render import corpus_report_to_text
+
+    report = check_corpus(args.folder)
+    print(corpus_report_to_text(report))
+    return 1 if report.problems else 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:

@@ -8,8 +8,12 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from psoasbot.models import Answer, Source
+
+if TYPE_CHECKING:
+    from psoasbot.corpus_check import CorpusReport
 
 DEFAULT_WIDTH = 88
 
@@ -72,6 +76,27 @@ def sources_to_text(sources: Sequence[Source], width: int = DEFAULT_WIDTH) -> st
         by = f", by {src.author}" if src.author else ""
         lines.append(f"   {src.source}{by}: {plural(src.passages, 'passage')}")
     return "\n".join(lines)
+
+
+def corpus_report_to_text(report: CorpusReport) -> str:
+    """List a corpus check's problems, one a line (`file:line: severity: message`), then a
+    summary; problems are not wrapped, so that editors and grep can read them."""
+    lines = []
+    for p in report.problems:
+        where = p.file if p.line is None else f"{p.file}:{p.line}"
+        lines.append(f"{where}: {p.severity}: {p.message}")
+    checked = f"{report.folder}: {plural(report.files, 'file')}"
+    if not report.problems:
+        return f"{checked}, no problems"
+    found = [
+        plural(n, kind) for n, kind in ((report.errors, "error"), (report.warnings, "warning")) if n
+    ]
+    verdict = (
+        "the corpus will not load until the errors are fixed"
+        if report.errors
+        else "the corpus loads, but maybe not as meant"
+    )
+    return "\n".join([*lines, "", f"{checked}, {' and '.join(found)}: {verdict}"])
 
 
 def _wrap(text: str, width: int, indent: str = "") -> str:

@@ -436,7 +436,9 @@ def test_missing_corpus(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     )
 
 
-def test_bad_document(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+def test_bad_document_points_to_corpus_check(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
     bad = tiny_corpus / "bad.md"
     bad.write_text("---\ntitle: Unclosed\n", encoding="utf-8")
     for argv in (["ask", "lantern"], ["chat"], ["sources"]):
@@ -444,8 +446,88 @@ def test_bad_document(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> 
             1,
             "",
             f"Error: {bad} line 1: front matter has no closing '---'; "
-            "add a line '---' after the last 'key: value' line\n",
+            "add a line '---' after line 2, its last 'key: value' line\n"
+            f"To list every problem at once: psoasbot corpus check {tiny_corpus}\n",
         )
+
+
+def test_an_empty_document_is_skipped_with_a_warning(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    (tiny_corpus / "empty.md").write_text("\n", encoding="utf-8")
+    assert run(capsys, "ask", "--corpus", str(tiny_corpus), "lantern glow") == (
+        0,
+        LANTERN_GLOW,
+        f"Warning: {tiny_corpus / 'empty.md'}: the document is empty, so it is skipped; "
+        "add text or remove the file\n",
+    )
+
+
+def test_corpus_check_lists_every_problem(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    (tiny_corpus / "empty.md").write_text("", encoding="utf-8")
+    (tiny_corpus / "typo.md").write_text("---\ntitel: T\nsource:\n---\nText.\n", encoding="utf-8")
+    (tiny_corpus / "unclosed.md").write_text("---\ntitle: T\n\nBody.\n", encoding="utf-8")
+    assert run(capsys, "corpus", "check", str(tiny_corpus)) == (
+        1,
+        f"{tiny_corpus}/accordion.md:6: warning: unknown front matter key 'tags' is ignored; "
+        "psoasbot reads only title, source, url, author\n"
+        f"{tiny_corpus}/empty.md: warning: the document is empty, so it is skipped; add text "
+        "or remove the file\n"
+        f"{tiny_corpus}/typo.md:2: warning: unknown front matter key 'titel' is ignored; did "
+        "you mean 'title'?\n"
+        f"{tiny_corpus}/typo.md:3: error: front matter key 'source' is empty; give it a value "
+        "or remove the line\n"
+        f"{tiny_corpus}/unclosed.md:1: error: front matter has no closing '---'; add a line "
+        "'---' after line 2, its last 'key: value' line\n"
+        "\n"
+        f"{tiny_corpus}: 6 files, 2 errors and 3 warnings: the corpus will not load until the "
+        "errors are fixed\n",
+        "",
+    )
+
+
+def test_corpus_check_warnings_alone_exit_1_too(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    assert run(capsys, "corpus", "check", str(tiny_corpus)) == (
+        1,
+        f"{tiny_corpus}/accordion.md:6: warning: unknown front matter key 'tags' is ignored; "
+        "psoasbot reads only title, source, url, author\n"
+        "\n"
+        f"{tiny_corpus}: 3 files, 1 warning: the corpus loads, but maybe not as meant\n",
+        "",
+    )
+
+
+def test_corpus_check_of_the_built_in_corpus(capsys: pytest.CaptureFixture[str]) -> None:
+    from psoasbot.corpus import builtin_corpus_path
+
+    assert run(capsys, "corpus", "check") == (
+        0,
+        f"{builtin_corpus_path()}: 5 files, no problems\n",
+        "",
+    )
+
+
+def test_corpus_check_of_a_missing_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run(capsys, "corpus", "check", str(tmp_path / "nope")) == (
+        1,
+        "",
+        f"Error: corpus folder {tmp_path / 'nope'} does not exist; pass a folder of .md or "
+        ".txt files\n",
+    )
+
+
+def test_corpus_without_an_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_exit(capsys, "corpus") == (
+        2,
+        "",
+        usage("corpus") + "Error: the following arguments are required: ACTION\n",
+    )
 
 
 def test_unexpected_failure_shows_no_traceback(

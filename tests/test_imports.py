@@ -57,7 +57,7 @@ LAYERS: list[set[str]] = [
         "telegram_bot._logging",
         "telegram_bot._transport",
     },
-    {"telegram_html", "evaluation"},
+    {"telegram_html", "evaluation", "chat"},
     {"render"},
     {"__init__"},
     {"answer"},
@@ -65,7 +65,7 @@ LAYERS: list[set[str]] = [
     {"retrieval", "triage", "pipeline"},
     {"cache"},
     {"index", "lexicon"},
-    {"_bm25s_engine", "_ranking", "analysis", "chunking"},
+    {"_bm25s_engine", "_ranking", "analysis", "chunking", "corpus_check"},
     {"corpus"},
     {"models", "errors", "_extras"},
 ]

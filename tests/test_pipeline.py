@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from psoasbot import Assistant, CorpusError, Document, IndexSettings, Source
+from psoasbot import Assistant, CorpusError, CorpusWarning, Document, IndexSettings, Source
 from psoasbot.corpus import load_corpus
 from psoasbot.pipeline import index_documents, index_folder
 
@@ -44,3 +44,13 @@ def test_a_folder_is_indexed_once_per_process(tiny_corpus: Path) -> None:
     first = index_folder(tiny_corpus.resolve(), "rank-bm25", IndexSettings(), None)
     assert index_folder(tiny_corpus.resolve(), "rank-bm25", IndexSettings(), None) is first
     assert Assistant.from_corpus(tiny_corpus).index is first.index
+
+
+def test_a_folder_of_empty_files_warns_of_each_then_has_no_text(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "a.md").write_text("", encoding="utf-8")
+    message = f"no text to answer from in {folder}; add articles with text in them"
+    with pytest.warns(CorpusWarning, match="a.md: the document is empty, so it is skipped"):
+        with pytest.raises(CorpusError, match=f"^{re.escape(message)}$"):
+            index_folder(folder, "rank-bm25", IndexSettings(), None)
