@@ -215,6 +215,8 @@ def load_assistant(args: argparse.Namespace) -> Assistant:
 
     from psoasbot.answer import Assistant
     from psoasbot.cache import cache_dir_from_env
+    from psoasbot.pipeline import reporting_progress
+    from psoasbot.progress import TerminalProgress
 
     # The modules live as long as the process: the garbage collector need not walk their
     # objects (about 25 ms a time after importing nltk).
@@ -222,10 +224,14 @@ def load_assistant(args: argparse.Namespace) -> Assistant:
     cache_dir = cache_dir_from_env(os.environ)
     caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            TerminalProgress(sys.stderr) as progress,
+            reporting_progress(progress),
+        ):
             warnings.simplefilter("always", CorpusWarning)
             return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
-    finally:
+    finally:  # after the progress line is gone
         for warning in caught:
             if issubclass(warning.category, CorpusWarning):
                 print(f"Warning: {warning.message}", file=sys.stderr)

@@ -659,3 +659,27 @@ def test_telegram_without_its_extra_gives_the_install_command(missing: str) -> N
         f"Error: the telegram command needs the 'telegram' extra ({missing} is missing); "
         f"install it with: {command}\n",
     )
+
+
+def test_a_long_build_shows_its_progress_on_a_terminal_stderr(
+    monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    import tqdm.std
+
+    clock = iter(range(1000, 2000, 2))  # two seconds a look at the clock: a slow build
+    monkeypatch.setattr(tqdm.std, "time", lambda: float(next(clock)))
+    monkeypatch.setenv("PSOASBOT_CACHE_DIR", "")
+    stdout, stderr = io.StringIO(), FakeTTY()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    assert cli.main(["ask", "--corpus", str(tiny_corpus), "lantern glow"]) == 0
+    assert stdout.getvalue() == LANTERN_GLOW
+    assert [line.rstrip() for line in stderr.getvalue().split("\r")] == [
+        "",
+        "Indexing: 1/3 documents read, 3 passages, 00:04 left |######6             |",
+        "Indexing: 2/3 documents read, 5 passages, 00:03 left |#############3      |",
+        "Indexing: 3/3 documents read, 7 passages, 00:00 left |####################|",
+        "Indexing: 3/3 documents read, 7 passages; building the index",
+        "",  # cleared before the answer
+        "",
+    ]

@@ -58,7 +58,7 @@ LAYERS: list[set[str]] = [
         "telegram_bot._transport",
     },
     {"telegram_html", "evaluation", "chat"},
-    {"render"},
+    {"render", "progress"},
     {"__init__"},
     {"answer"},
     {"scope"},

@@ -46,7 +46,7 @@ def test_linters_are_in_the_dev_extra_not_the_test_extra() -> None:
         "pytest-asyncio",
         "python-telegram-bot",
     ]
-    assert set(extra("dev")) == set(extra("test")) | {"mypy", "ruff"}
+    assert set(extra("dev")) == set(extra("test")) | {"mypy", "ruff", "types-tqdm"}
 
 
 def test_ci_installs_the_dev_extra_before_linting() -> None:
