@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FakeTTY
 
 import psoasbot
 from psoasbot import DISCLAIMER, cli
@@ -45,11 +46,6 @@ BLANKET = f"""\
 NO_MATCH_START = "The articles don't cover this, so there is no passage to show."
 ANSWER_KEYS = ["question", "status", "urgent", "notice", "passages", "disclaimer"]
 PASSAGE_KEYS = ["rank", "id", "doc_id", "title", "section", "text", "score", "citation"]
-
-
-class FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 @pytest.fixture(autouse=True)

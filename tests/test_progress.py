@@ -10,14 +10,10 @@ import io
 
 import pytest
 import tqdm.std
+from conftest import FakeTTY
 
 from psoasbot.pipeline import BuildProgress
 from psoasbot.progress import TerminalProgress
-
-
-class FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 class Clock:
