@@ -1,4 +1,4 @@
-"""The command line: `psoasbot ask|chat|sources|eval|telegram`, a thin layer over the library.
+"""The command line: `psoasbot ask|chat|sources|corpus|eval|telegram`, a thin library layer.
 
 Each command builds its Assistant through `load_assistant`, calls one method and prints
 the result (rendered by render.py). Every error is `Error: ...` on stderr: library errors
@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     # Each of these imports its module only when run, so `psoasbot ask` never loads them.
     _register_eval(commands, retrieval)
     _register_telegram(commands, retrieval)
+    # A usage mistake found after parsing is shown under its own command's usage.
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
+    check.set_defaults(command_parser=check)
     return parser
 
 
@@ -162,17 +166,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _replace_undecodable()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    # Said under the command's usage, where argparse would give psoasbot's.
+    command_parser: argparse.ArgumentParser = getattr(args, "command_parser", parser)
     if extra:
-        # Said under the command's usage, where argparse would give psoasbot's.
-        where = parser if args.command is None else subcommand(parser, args.command)
-        where.error(f"unrecognized arguments: {' '.join(extra)}")
+        command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
         return int(args.handler(args))
     except UsageError as exc:
-        subcommand(parser, args.command).error(str(exc))
+        command_parser.error(str(exc))
     except DocumentError as exc:
         folder = f" {shlex.quote(args.corpus)}" if getattr(args, "corpus", None) else ""
         print(f"Error: {exc}", file=sys.stderr)
@@ -194,13 +198,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-
-
-def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
-    """Return the parser of one command (`ask`, `chat`, ...)."""
-    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    found: argparse.ArgumentParser = commands.choices[name]
-    return found
 
 
 def load_assistant(args: argparse.Namespace) -> Assistant:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -229,9 +230,13 @@ def test_a_dash_inside_a_question_is_part_of_it(
     assert (code, err, json.loads(out)["question"]) == (0, "", "lantern - glow")
 
 
-def usage(command: str) -> str:
+def usage(*command: str) -> str:
     """The usage lines of a command, as its usage errors print them first."""
-    return cli.subcommand(cli.build_parser(), command).format_usage()
+    parser = cli.build_parser()
+    for name in command:
+        [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parser = commands.choices[name]
+    return parser.format_usage()
 
 
 def test_ask_stdin_json(
@@ -407,6 +412,7 @@ def test_bad_k_is_a_usage_error(
         (["chat", "lantern"], "chat", "unrecognized arguments: lantern"),
         (["ask"], "ask", "the following arguments are required: question"),
         (["--bogus"], None, "unrecognized arguments: --bogus"),
+        (["corpus", "check", "a", "b"], "corpus check", "unrecognized arguments: b"),
     ],
     ids=[
         "sources-engine",
@@ -414,12 +420,13 @@ def test_bad_k_is_a_usage_error(
         "extra-word",
         "missing",
         "top-level",
+        "corpus-check",
     ],
 )
 def test_every_usage_error_is_the_usage_then_error(
     capsys: pytest.CaptureFixture[str], argv: list[str], command: str | None, message: str
 ) -> None:
-    shown = cli.build_parser().format_usage() if command is None else usage(command)
+    shown = cli.build_parser().format_usage() if command is None else usage(*command.split())
     assert run_exit(capsys, *argv) == (2, "", f"{shown}Error: {message}\n")
 
 
