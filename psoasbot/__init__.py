@@ -7,7 +7,7 @@
 """
 
 from psoasbot.answer import DISCLAIMER, Assistant
-from psoasbot.errors import CorpusError, EngineError, PsoasbotError, QueryError
+from psoasbot.errors import CorpusError, CorpusWarning, EngineError, PsoasbotError, QueryError
 from psoasbot.index import IndexSettings
 from psoasbot.models import Answer, Document, Hit, Passage, Source
 from psoasbot.query import QuerySettings
@@ -20,6 +20,7 @@ __all__ = [
     "Answer",
     "Assistant",
     "CorpusError",
+    "CorpusWarning",
     "Document",
     "EngineError",
     "Hit",

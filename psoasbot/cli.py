@@ -1,8 +1,9 @@
-"""The command line: `psoasbot ask|chat|sources|eval|telegram`, a thin layer over the library.
+"""The command line: `psoasbot ask|chat|sources|corpus|eval|telegram`, a thin library layer.
 
 Each command builds its Assistant through `load_assistant`, calls one method and prints
-the result (rendered by render.py). Library errors become `Error: ...` on stderr with exit
-status 1; usage mistakes exit 2.
+the result (rendered by render.py). Every error is `Error: ...` on stderr: library errors
+exit 1; usage mistakes, argparse's and the commands' own, print the command's usage line
+first and exit 2.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shlex
 import shutil
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from psoasbot import __version__
-from psoasbot.errors import PsoasbotError
+from psoasbot.corpus import DocumentError
+from psoasbot.errors import CorpusWarning, PsoasbotError
 from psoasbot.evaluation import EVAL_K
 from psoasbot.index import DEFAULT_K, ENGINES
 
@@ -33,7 +37,17 @@ examples:
   psoasbot ask --corpus my-articles/ "how do I do the kneeling stretch?"
 """
 
-CHAT_EXIT_WORDS = frozenset({"quit", "exit", ":q", "/quit", "/exit"})
+
+class UsageError(Exception):
+    """A command was called wrongly: shown as `Error: ...` under the command's usage, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with psoasbot's one error style: the usage, then `Error: ...`, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"Error: {message}\n")
 
 
 def positive_int(text: str) -> int:
@@ -48,7 +62,7 @@ def positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="psoasbot",
         description=(
             "Answers questions about a tight or painful psoas with cited passages from its "
@@ -60,17 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"psoasbot {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    corpus = argparse.ArgumentParser(add_help=False)
+    corpus = Parser(add_help=False)
     corpus.add_argument(
         "--corpus", metavar="DIR", help="a folder of .md/.txt articles (default: the built-in ones)"
     )
-    corpus.add_argument(
+    retrieval = Parser(add_help=False, parents=[corpus])
+    retrieval.add_argument(
         "--engine",
         choices=ENGINES,
         default="rank-bm25",
-        help="retrieval engine (bm25s needs: pip install 'psoasbot[fast]')",
+        help=(
+            "retrieval engine: rank-bm25 (the default) or bm25s, for many thousands of "
+            "passages (bm25s needs the 'fast' extra; without it, the error gives the command "
+            "that installs it)"
+        ),
     )
-    retrieval = argparse.ArgumentParser(add_help=False, parents=[corpus])
     retrieval.add_argument(
         "-k",
         "--top-k",
@@ -98,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         "chat",
         parents=[retrieval],
         help="ask questions interactively",
-        description="Ask questions one after another; 'quit' or Ctrl-D leaves.",
+        description=(
+            "Ask questions one after another; 'sources' lists the articles, 'help' says what "
+            "you can type, 'quit' or Ctrl-D leaves."
+        ),
     )
     chat.set_defaults(handler=cmd_chat)
 
@@ -109,11 +130,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the articles: title, source file and number of passages.",
     )
     sources.add_argument("--json", action="store_true", help="print JSON")
-    sources.set_defaults(handler=cmd_sources)
+    # The articles are the same whatever the engine: the default engine's index (or its
+    # cached copy) counts their passages.
+    sources.set_defaults(handler=cmd_sources, engine="rank-bm25")
+
+    corpus_command = commands.add_parser(
+        "corpus",
+        help="check a folder of articles",
+        description="Work on a folder of articles (a corpus).",
+    )
+    actions = corpus_command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = actions.add_parser(
+        "check",
+        help="list every problem in every document",
+        description=(
+            "Read every document of a corpus folder and list every problem in each: errors "
+            "(the corpus will not load) and warnings (a misspelt front matter key, a file "
+            "with no text, which is skipped). Exit status 1 if there is any."
+        ),
+    )
+    check.add_argument("folder", nargs="?", metavar="DIR", help="default: the built-in articles")
+    check.set_defaults(handler=cmd_corpus_check)
 
     # Each of these imports its module only when run, so `psoasbot ask` never loads them.
     _register_eval(commands, corpus)
     _register_telegram(commands, retrieval)
+    # A usage mistake found after parsing is shown under its own command's usage.
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
+    check.set_defaults(command_parser=check)
     return parser
 
 
@@ -121,12 +166,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     _replace_undecodable()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # Said under the command's usage, where argparse would give psoasbot's.
+    command_parser: argparse.ArgumentParser = getattr(args, "command_parser", parser)
+    if extra:
+        command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
         return int(args.handler(args))
+    except UsageError as exc:
+        command_parser.error(str(exc))
+    except DocumentError as exc:
+        folder = f" {shlex.quote(args.corpus)}" if getattr(args, "corpus", None) else ""
+        print(f"Error: {exc}", file=sys.stderr)
+        print(f"To list every problem at once: psoasbot corpus check{folder}", file=sys.stderr)
+        return 1
     except PsoasbotError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
@@ -157,25 +213,46 @@ def load_assistant(args: argparse.Namespace) -> Assistant:
 
     from psoasbot.answer import Assistant
     from psoasbot.cache import cache_dir_from_env
+    from psoasbot.pipeline import reporting_progress
+    from psoasbot.progress import TerminalProgress
 
     # The modules live as long as the process: the garbage collector need not walk their
     # objects (about 25 ms a time after importing nltk).
     gc.freeze()
     cache_dir = cache_dir_from_env(os.environ)
-    return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            TerminalProgress(sys.stderr) as progress,
+            reporting_progress(progress),
+        ):
+            warnings.simplefilter("always", CorpusWarning)
+            return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
+    finally:  # after the progress line is gone
+        for warning in caught:
+            if issubclass(warning.category, CorpusWarning):
+                print(f"Warning: {warning.message}", file=sys.stderr)
+            else:  # as if never caught
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from psoasbot.render import to_json, to_text
 
     words = args.question
-    from_stdin = words == ["-"]
+    from_stdin = words[0] == "-"
+    if from_stdin and len(words) > 1:
+        raise UsageError(
+            "'-' reads the questions from stdin, one a line, and takes no other words; "
+            "pass either '-' or a question"
+        )
     if not from_stdin:
         question = " ".join(words)
         if not question.strip():
-            _usage_error(
-                "ask", "the question is empty; ask something like 'why is my psoas tight?'"
-            )
+            raise UsageError("the question is empty; ask something like 'why is my psoas tight?'")
     assistant = load_assistant(args)
     color = _use_color(sys.stdout)
     width = _width()
@@ -185,7 +262,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(to_json(result), flush=from_stdin)
         else:
-            print(to_text(result, width=width, color=color), flush=from_stdin)
+            # Several answers in a row: each says which question it answers.
+            shown = to_text(result, width=width, color=color, show_question=from_stdin)
+            print(shown, flush=from_stdin)
 
     if from_stdin:
         first = True
@@ -202,36 +281,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from psoasbot.render import to_text
+    from psoasbot import chat
 
-    try:
-        # Line editing and in-memory history; nothing is written to disk, since the
-        # questions are health information.
-        import readline  # noqa: F401
-    except ImportError:  # pragma: no cover - Windows without pyreadline
-        pass
     assistant = load_assistant(args)
     color = _use_color(sys.stdout)
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print("Ask about your psoas. Type 'quit' or press Ctrl-D to leave.\n")
-    while True:
-        try:
-            line = input("? " if interactive else "")
-        except EOFError:
-            if interactive:
-                print()
-            return 0
-        except KeyboardInterrupt:
-            print()
-            continue
-        question = line.strip()
-        if not question:
-            continue
-        if question.lower() in CHAT_EXIT_WORDS:
-            return 0
-        print(to_text(assistant.ask(question, k=args.top_k), width=_width(), color=color))
-        print()
+    return chat.run(
+        assistant, args.top_k, interactive=sys.stdin.isatty(), color=color, width=_width
+    )
+
+
+def cmd_corpus_check(args: argparse.Namespace) -> int:
+    from psoasbot.corpus_check import check_corpus
+    from psoasbot.render import corpus_report_to_text
+
+    report = check_corpus(args.folder)
+    print(corpus_report_to_text(report))
+    return 1 if report.problems else 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -243,12 +308,6 @@ def cmd_sources(args: argparse.Namespace) -> int:
     else:
         print(sources_to_text(sources, width=_width()))
     return 0
-
-
-def _usage_error(command: str, message: str) -> None:
-    print(f"usage: psoasbot {command} [-h] ...", file=sys.stderr)
-    print(f"Error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def _use_color(stream: TextIO) -> bool:
@@ -337,8 +396,8 @@ def _register_telegram(
             "Run the Telegram bot, with long polling or (--webhook-url) a webhook, until "
             "SIGINT or SIGTERM. The token comes from PSOASBOT_TELEGRAM_TOKEN or --token-file; "
             "PSOASBOT_TELEGRAM_API_URL points it at a self-hosted Bot API server and "
-            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Needs: pip "
-            "install 'psoasbot[telegram]'."
+            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Needs the "
+            "'telegram' extra; without it, this command prints the command that installs it."
         ),
     )
     telegram.add_argument("--token-file", metavar="PATH", help="read the bot token from a file")
@@ -400,12 +459,15 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     try:
         from psoasbot import telegram_bot
     except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith(("telegram", "aiolimiter", "tornado")):
+        # Any package the bot imports but psoasbot itself (python-telegram-bot, aiohttp,
+        # their own dependencies) comes with the extra.
+        package = (exc.name or "a module").partition(".")[0]
+        if package == "psoasbot":
             raise
-        print(
-            "Error: the telegram command needs the 'telegram' extra; run: "
-            "pip install 'psoasbot[telegram]'",
-            file=sys.stderr,
-        )
-        return 1
+        from psoasbot._extras import install_command
+
+        raise PsoasbotError(
+            f"the telegram command needs the 'telegram' extra ({package} is missing); "
+            f"install it with: {install_command('telegram')}"
+        ) from None
     return telegram_bot.main(args, lambda: load_assistant(args))

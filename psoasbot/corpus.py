@@ -4,16 +4,23 @@ A document is Markdown: optional front matter between two `---` lines (`title`, 
 `url`, `author`), `#` headings, paragraphs separated by blank lines and `- ` bullet lists.
 A `.txt` file is read the same way, except that a short line standing alone (no final
 full stop) counts as a heading, as in articles copied from a web page.
+
+Reading a file notes every `Problem` in it, not just the first. Loading a corpus stops at
+the first error and skips, with a `CorpusWarning`, a file with no text to quote; checking
+one (corpus_check.py, `psoasbot corpus check`) lists them all.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from psoasbot.errors import CorpusError
+from psoasbot.errors import CorpusError, CorpusWarning
 from psoasbot.models import Block, Document, Section
 
 SUFFIXES = (".md", ".txt")
@@ -25,6 +32,34 @@ _FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:\s?(.*)$")
 # A plain-text line this short, with no final punctuation but '?', reads as a heading.
 _TXT_HEADING_MAX_WORDS = 12
 _TITLE_MAX_CHARS = 120
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a corpus file, where it is and how to fix it.
+
+    An error stops the corpus from loading. A warning does not: the file is read, or
+    skipped if it has no text, but probably not as its author meant.
+    """
+
+    file: str
+    line: int | None
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file} line {self.line}"
+        return f"{where}: {self.message}"
+
+
+class DocumentError(CorpusError):
+    """A document of a corpus folder stops it from loading; `problem` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 def builtin_corpus_path() -> Path:
@@ -47,19 +82,52 @@ def load_corpus(path: str | Path | None = None) -> list[Document]:
 
 
 def iter_documents(path: str | Path | None = None) -> Iterator[Document]:
-    """Yield the documents of a folder one at a time, in file-name order, ids unique."""
-    folder = builtin_corpus_path() if path is None else Path(path)
-    files = document_files(folder)
+    """Yield the documents of a folder one at a time, in file-name order, ids unique.
+
+    A file with no text to quote (empty, or only front matter or headings) is skipped
+    with a `CorpusWarning`: it would add nothing to any answer.
+
+    Raises:
+        CorpusError: the folder is missing or holds no documents.
+        DocumentError: a document cannot be read or parsed (its first error).
+    """
+    folder = corpus_folder(path)
+    yield from read_documents(folder, document_files(folder))
+
+
+def read_documents(folder: Path, files: list[Path]) -> Iterator[Document]:
+    """Yield the documents of these files of a corpus folder, as `iter_documents` does."""
+    for doc, problems in inspect_files(folder, files):
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise DocumentError(errors[0])
+        if doc is None:
+            warnings.warn(str(problems[-1]), CorpusWarning, stacklevel=2)
+            continue
+        yield doc
+
+
+def corpus_folder(path: str | Path | None) -> Path:
+    """Return the folder a corpus path names: the built-in corpus for None."""
+    return builtin_corpus_path() if path is None else Path(path)
+
+
+def inspect_files(
+    folder: Path, files: list[Path]
+) -> Iterator[tuple[Document | None, list[Problem]]]:
+    """Read each file of a corpus folder: its document (None if it has none) and problems.
+
+    Two files with the same document id (`a.md` and `a.txt`) are an error of the second.
+    """
     seen: dict[str, Path] = {}
     for file in files:
         doc_id = file.relative_to(folder).with_suffix("").as_posix()
         if doc_id in seen:
-            raise CorpusError(
-                f"{seen[doc_id]} and {file} both have the document id {doc_id!r}; "
-                "rename one of them"
-            )
+            message = f"document id {doc_id!r} is taken by {seen[doc_id]}; rename one of the two"
+            yield None, [Problem(str(file), None, "error", message)]
+            continue
         seen[doc_id] = file
-        yield read_document(file, doc_id=doc_id)
+        yield inspect_file(file, doc_id)
 
 
 def document_files(folder: Path) -> list[Path]:
@@ -85,29 +153,29 @@ def document_files(folder: Path) -> list[Path]:
 
 
 def read_document(file: Path, doc_id: str | None = None) -> Document:
-    """Read and parse one document file."""
+    """Read and parse one document file.
+
+    Raises:
+        DocumentError: the file cannot be read, has an error or has no text.
+    """
+    return _document_or_raise(*inspect_file(file, doc_id))
+
+
+def inspect_file(file: Path, doc_id: str | None = None) -> tuple[Document | None, list[Problem]]:
+    """Read and parse one document file: the document (None if it has none) and problems."""
     try:
         raw = file.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise CorpusError(
-            f"{file}: cannot be read ({reason}); check that it exists and is readable"
-        ) from exc
+        message = f"cannot be read ({reason}); check that it exists and is readable"
+        return None, [Problem(str(file), None, "error", message)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise CorpusError(
-            f"{file} line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            "save the file as UTF-8"
-        ) from exc
-    return parse_document(
-        text,
-        doc_id=doc_id or file.stem,
-        name=str(file),
-        plain_text=file.suffix.lower() == ".txt",
-        path=file,
-    )
+        message = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        return None, [Problem(str(file), line, "error", message)]
+    return _parse(text, doc_id or file.stem, str(file), file.suffix.lower() == ".txt", file)
 
 
 def parse_document(
@@ -117,20 +185,49 @@ def parse_document(
     plain_text: bool = False,
     path: Path | None = None,
 ) -> Document:
-    """Parse a document's text; `name` is how errors refer to it (a file path)."""
-    where = name or doc_id
+    """Parse a document's text; `name` is how errors refer to it (a file path).
+
+    Raises:
+        DocumentError: the text has an error or no text to quote.
+    """
+    return _document_or_raise(*_parse(text, doc_id, name or doc_id, plain_text, path))
+
+
+def _document_or_raise(doc: Document | None, problems: list[Problem]) -> Document:
+    for problem in problems:
+        if problem.severity == "error":
+            raise DocumentError(problem)
+    if doc is None:  # no text: its warning says so
+        raise DocumentError(problems[-1])
+    return doc
+
+
+def _parse(
+    text: str, doc_id: str, where: str, plain_text: bool, path: Path | None
+) -> tuple[Document | None, list[Problem]]:
+    """Parse a document's text, noting every problem; the document is None on an error."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    meta, body_start = _front_matter(lines, where)
+    problems: list[Problem] = []
+    if not any(line.strip() for line in lines):
+        message = "the document is empty, so it is skipped; add text or remove the file"
+        return None, [Problem(where, None, "warning", message)]
+    meta, body_start = _front_matter(lines, where, problems)
+    if body_start is None:  # never closed: where the body starts is anybody's guess
+        return None, problems
     blocks = _blocks(lines, body_start, plain_text)
     title = meta.get("title")
     if title is None:
         title, blocks = _title_from_body(blocks, doc_id)
     sections = _sections(blocks)
     if not sections:
-        raise CorpusError(
-            f"{where}: the document has no text under its title; add text or remove the file"
+        message = (
+            "the document has no text under its title, so it is skipped; add text or "
+            "remove the file"
         )
-    return Document(
+        problems.append(Problem(where, None, "warning", message))
+    if not sections or any(p.severity == "error" for p in problems):
+        return None, problems
+    doc = Document(
         id=doc_id,
         title=title,
         source=meta.get("source") or (path.name if path else doc_id),
@@ -139,39 +236,64 @@ def parse_document(
         url=meta.get("url"),
         author=meta.get("author"),
     )
+    return doc, problems
 
 
-def _front_matter(lines: list[str], where: str) -> tuple[dict[str, str], int]:
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        raise CorpusError(f"{where}: the document is empty; add text or remove the file")
+def _front_matter(
+    lines: list[str], where: str, problems: list[Problem]
+) -> tuple[dict[str, str], int | None]:
+    """Read the front matter: its keys and the index of the body's first line.
+
+    The body's start is None when the front matter is never closed.
+    """
+    first = next(i for i, line in enumerate(lines) if line.strip())
     if lines[first].strip() != "---":
         return {}, 0
+    close = next((i for i in range(first + 1, len(lines)) if lines[i].strip() == "---"), None)
     meta: dict[str, str] = {}
-    for i in range(first + 1, len(lines)):
+    last_key = None  # the line of the last 'key: value'
+    for i in range(first + 1, len(lines) if close is None else close):
         line = lines[i].strip()
-        if line == "---":
-            return meta, i + 1
         if not line or line.startswith("#"):
             continue
         match = _FRONT_MATTER_LINE.match(line)
         if match is None:
-            raise CorpusError(
-                f"{where} line {i + 1}: front matter line {line[:60]!r} is not 'key: value'; "
-                "write it as 'key: value' or close the front matter with '---' above it"
+            if close is None:
+                break  # the body, under a front matter never closed
+            message = (
+                f"front matter line {line[:60]!r} is not 'key: value'; write it as "
+                "'key: value' or close the front matter with '---' above it"
             )
+            problems.append(Problem(where, i + 1, "error", message))
+            continue
+        last_key = i
         key, value = match.group(1).lower(), _unquote(match.group(2).strip())
-        if key in FRONT_MATTER_KEYS:
-            if not value:
-                raise CorpusError(
-                    f"{where} line {i + 1}: front matter key {key!r} is empty; "
-                    "give it a value or remove the line"
-                )
+        if key not in FRONT_MATTER_KEYS:
+            problems.append(Problem(where, i + 1, "warning", _unknown_key(key)))
+        elif not value:
+            message = f"front matter key {key!r} is empty; give it a value or remove the line"
+            problems.append(Problem(where, i + 1, "error", message))
+        else:
             meta[key] = value
-    raise CorpusError(
-        f"{where} line {first + 1}: front matter has no closing '---'; "
-        "add a line '---' after the last 'key: value' line"
-    )
+    if close is None:
+        # Reported where it opens: the line that is read as the end is only a guess.
+        fix = (
+            f"add a line '---' after line {last_key + 1}, its last 'key: value' line"
+            if last_key is not None
+            else "close it with a line '---', or remove this one if the document has none"
+        )
+        problems.append(
+            Problem(where, first + 1, "error", f"front matter has no closing '---'; {fix}")
+        )
+        return meta, None
+    return meta, close + 1
+
+
+def _unknown_key(key: str) -> str:
+    known = ", ".join(FRONT_MATTER_KEYS)
+    close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"psoasbot reads only {known}"
+    return f"unknown front matter key {key!r} is ignored; {hint}"
 
 
 def _unquote(value: str) -> str:

@@ -15,5 +15,9 @@ class QueryError(PsoasbotError):
     """A question or a retrieval parameter is not usable (empty question, bad k)."""
 
 
+class CorpusWarning(UserWarning):
+    """A corpus file is read, or skipped, but probably not as its author meant."""
+
+
 class EngineError(PsoasbotError):
     """A retrieval engine is unknown or its optional dependency is not installed."""

@@ -154,8 +154,10 @@ def _bm25s_engine_class() -> type[BM25SEngine]:
     try:
         from psoasbot._bm25s_engine import BM25SEngine
     except ImportError as exc:
+        from psoasbot._extras import install_command
+
         raise EngineError(
-            "the bm25s engine needs the 'fast' extra; run: pip install 'psoasbot[fast]'"
+            f"the bm25s engine needs the 'fast' extra; install it with: {install_command('fast')}"
         ) from exc
     return BM25SEngine
 

@@ -4,24 +4,30 @@ What `Assistant.from_corpus` and `Assistant.from_documents` build on: read the d
 (corpus.py), cut them into passages (chunking.py), index the passages (index.py), gather
 their words for spelling and scope (vocabulary.py), and count each document's passages
 for `psoasbot sources`.
+
+A build of a large corpus takes a while (2,000 articles, about 25 s). The library prints
+nothing, so a front-end that wants to show how far it has got passes a hook for the
+builds it starts: `with reporting_progress(hook): Assistant.from_corpus(...)`.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from psoasbot.cache import load_or_build
-from psoasbot.chunking import chunk_all
-from psoasbot.corpus import iter_documents
+from psoasbot.chunking import chunk
+from psoasbot.corpus import document_files, read_documents
 from psoasbot.errors import CorpusError
 from psoasbot.index import Index, IndexSettings
 from psoasbot.lexicon import WordLists
-from psoasbot.models import Document, Source
+from psoasbot.models import Document, Passage, Source
 from psoasbot.vocabulary import Vocabulary
 
 
@@ -34,6 +40,45 @@ class IndexedCorpus:
     vocabulary: Vocabulary
     sources: tuple[Source, ...]
     word_lists: WordLists
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """How far an index build has got, as a progress hook is told after each document.
+
+    Attributes:
+        documents: documents read and cut into passages so far.
+        total: files to read (a file with no text is skipped, so `documents` may end
+            below it); None when the documents were given in memory.
+        passages: passages made so far.
+        indexing: every document is read; the engine is finishing the index.
+    """
+
+    documents: int
+    total: int | None
+    passages: int
+    indexing: bool = False
+
+
+ProgressHook = Callable[[BuildProgress], None]
+
+# A context variable rather than a parameter: the indexes are memoised per folder, engine
+# and settings (lru_cache below), which a hook must not be part of, and the hook reaches
+# every build that `Assistant.from_corpus` starts, without changing its signature.
+_progress_hook: ContextVar[ProgressHook | None] = ContextVar("progress_hook", default=None)
+
+
+@contextmanager
+def reporting_progress(hook: ProgressHook) -> Iterator[None]:
+    """Tell `hook` how every index build started in this block goes (this thread or task).
+
+    An index loaded from the cache, or already built in this process, reports nothing.
+    """
+    token = _progress_hook.set(hook)
+    try:
+        yield
+    finally:
+        _progress_hook.reset(token)
 
 
 @lru_cache(maxsize=8)
@@ -51,7 +96,9 @@ def index_folder(
     """
 
     def build() -> IndexedCorpus:
-        return index_documents(iter_documents(folder), engine, settings, where=str(folder))
+        files = document_files(folder)
+        docs = read_documents(folder, files)
+        return index_documents(docs, engine, settings, where=str(folder), total=len(files))
 
     return load_or_build(cache_dir, folder, engine, settings, build)
 
@@ -61,22 +108,33 @@ def index_documents(
     engine: str,
     settings: IndexSettings,
     where: str = "the documents given",
+    total: int | None = None,
 ) -> IndexedCorpus:
     """Chunk and index documents in one streaming pass, counting passages per document.
+
+    `total`, how many documents there are to read, is for the progress hook.
 
     Raises:
         CorpusError: a document cannot be read, or none has any text (`where` names them).
         EngineError: the engine is unknown or its extra is not installed.
     """
     seen: list[Document] = []
+    hook = _progress_hook.get()
 
-    def remember(docs: Iterable[Document]) -> Iterable[Document]:
-        for doc in docs:
+    def passages_of(docs: Iterable[Document]) -> Iterator[Passage]:
+        made = 0
+        for read, doc in enumerate(docs, 1):
             # Keep only the metadata: the text lives on in the passages.
             seen.append(Document(doc.id, doc.title, doc.source, (), doc.path, doc.url, doc.author))
-            yield doc
+            passages = chunk(doc, settings.min_words, settings.max_words)
+            yield from passages
+            made += len(passages)
+            if hook is not None:
+                hook(BuildProgress(read, total, made))
+        if hook is not None:
+            hook(BuildProgress(len(seen), total, made, indexing=True))
 
-    passages = iter(chunk_all(remember(docs), settings.min_words, settings.max_words))
+    passages = passages_of(docs)
     first = next(passages, None)
     if first is None:
         raise CorpusError(f"no text to answer from in {where}; add articles with text in them")

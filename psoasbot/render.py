@@ -8,8 +8,12 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from psoasbot.models import Answer, Source
+
+if TYPE_CHECKING:
+    from psoasbot.corpus_check import CorpusReport
 
 DEFAULT_WIDTH = 88
 
@@ -31,14 +35,24 @@ def sources_to_json(sources: Sequence[Source]) -> str:
     return json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2)
 
 
-def to_text(answer: Answer, width: int = DEFAULT_WIDTH, color: bool = False) -> str:
-    """Render an answer for a terminal: notice, numbered cited passages, disclaimer."""
+def to_text(
+    answer: Answer, width: int = DEFAULT_WIDTH, color: bool = False, show_question: bool = False
+) -> str:
+    """Render an answer for a terminal: notice, numbered cited passages, disclaimer.
+
+    With `show_question`, a first line `Question: ...` says what it answers (for answers
+    printed one after another).
+    """
     width = max(width, 40)
 
     def style(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     out: list[str] = []
+    if show_question:
+        label = "Question: "
+        out.append(style(_BOLD, _wrap(label + answer.question, width, " " * len(label))))
+        out.append("")
     if answer.notice:
         code = _RED if answer.urgent else _BOLD
         paragraphs = answer.notice.split("\n\n")
@@ -62,6 +76,27 @@ def sources_to_text(sources: Sequence[Source], width: int = DEFAULT_WIDTH) -> st
         by = f", by {src.author}" if src.author else ""
         lines.append(f"   {src.source}{by}: {plural(src.passages, 'passage')}")
     return "\n".join(lines)
+
+
+def corpus_report_to_text(report: CorpusReport) -> str:
+    """List a corpus check's problems, one a line (`file:line: severity: message`), then a
+    summary; problems are not wrapped, so that editors and grep can read them."""
+    lines = []
+    for p in report.problems:
+        where = p.file if p.line is None else f"{p.file}:{p.line}"
+        lines.append(f"{where}: {p.severity}: {p.message}")
+    checked = f"{report.folder}: {plural(report.files, 'file')}"
+    if not report.problems:
+        return f"{checked}, no problems"
+    found = [
+        plural(n, kind) for n, kind in ((report.errors, "error"), (report.warnings, "warning")) if n
+    ]
+    verdict = (
+        "the corpus will not load until the errors are fixed"
+        if report.errors
+        else "the corpus loads, but maybe not as meant"
+    )
+    return "\n".join([*lines, "", f"{checked}, {' and '.join(found)}: {verdict}"])
 
 
 def _wrap(text: str, width: int, indent: str = "") -> str:

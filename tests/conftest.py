@@ -6,6 +6,7 @@ The tiny corpus uses words no psoas article has ("accordion", "lantern", "pebble
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +72,13 @@ TINY_FILES = {
     "lantern.md": LANTERN_MD,
     "notes/pebble.txt": PEBBLE_TXT,
 }
+
+
+class FakeTTY(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -10,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FakeTTY
 
 import psoasbot
 from psoasbot import DISCLAIMER, cli
+from psoasbot._extras import install_command
 
 DISCLAIMER_TEXT = """\
 Disclaimer: This is information from the listed articles, for education only. It is not
@@ -44,11 +47,6 @@ BLANKET = f"""\
 NO_MATCH_START = "The articles don't cover this, so there is no passage to show."
 ANSWER_KEYS = ["question", "status", "urgent", "notice", "passages", "disclaimer", "scope"]
 PASSAGE_KEYS = ["rank", "id", "doc_id", "title", "section", "text", "score", "citation"]
-
-
-class FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 @pytest.fixture(autouse=True)
@@ -185,19 +183,66 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return calls
 
 
-def test_ask_stdin_text(
+def test_ask_stdin_text_shows_each_answers_question(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     tiny_corpus: Path,
     count_loads: list[Any],
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO("lantern glow\n\n   \nfolded blanket quiet room"))
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("lantern glow\n\n   \n  folded blanket quiet room")
+    )
     assert run(capsys, "ask", "--corpus", str(tiny_corpus), "-") == (
         0,
-        f"{LANTERN_GLOW}\n{BLANKET}",
+        f"Question: lantern glow\n\n{LANTERN_GLOW}\n"
+        f"Question: folded blanket quiet room\n\n{BLANKET}",
         "",
     )
     assert len(count_loads) == 1
+
+
+def test_ask_stdin_text_wraps_a_long_question_under_its_label(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    question = "lantern " * 12 + "glow and then a few more words to make it wrap"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(question + "\n"))
+    code, out, err = run(capsys, "ask", "--corpus", str(tiny_corpus), "-")
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        "Question: lantern lantern lantern lantern lantern lantern lantern lantern lantern\n"
+        "          lantern lantern lantern glow and then a few more words to make it wrap\n\n"
+        "1. Lantern Breathing Basics › Lantern Breath\n"
+    )
+
+
+def test_ask_stdin_takes_no_other_words(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("lantern glow\n"))
+    assert run_exit(capsys, "ask", "--corpus", str(tiny_corpus), "-", "extra") == (
+        2,
+        "",
+        usage("ask") + "Error: '-' reads the questions from stdin, one a line, and takes no "
+        "other words; pass either '-' or a question\n",
+    )
+
+
+def test_a_dash_inside_a_question_is_part_of_it(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    code, out, err = run(
+        capsys, "ask", "--json", "--corpus", str(tiny_corpus), "lantern", "-", "glow"
+    )
+    assert (code, err, json.loads(out)["question"]) == (0, "", "lantern - glow")
+
+
+def usage(*command: str) -> str:
+    """The usage lines of a command, as its usage errors print them first."""
+    parser = cli.build_parser()
+    for name in command:
+        [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parser = commands.choices[name]
+    return parser.format_usage()
 
 
 def test_ask_stdin_json(
@@ -226,6 +271,40 @@ def test_ask_stdin_empty(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n  \n"))
     assert run(capsys, "ask", "--corpus", str(tiny_corpus), "-") == (0, "", "")
+
+
+CHAT_HELP = """\
+Type a question about your psoas and press Enter: the answer quotes the articles, each
+passage with its citation, and ends with a medical disclaimer. You can also type:
+  sources   the articles answers come from
+  help      this text
+  quit      leave (Ctrl-D does too)
+"""
+
+SOURCES = (
+    "1. The Accordion Stretch\n"
+    "   accordion-source.txt, by Ada Lovelace: 3 passages\n"
+    "2. Lantern Breathing Basics\n"
+    "   lantern-source.txt: 2 passages\n"
+    "3. Pebble Walking\n"
+    "   pebble.txt: 2 passages\n"
+)
+
+
+@pytest.mark.parametrize("words", [("help", "sources"), ("/HELP", " /sources "), ("?", "Sources")])
+def test_chat_help_and_sources_do_what_they_say(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_corpus: Path,
+    words: tuple[str, str],
+) -> None:
+    script = f"{words[0]}\n{words[1]}\nlantern glow\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(script))
+    assert run(capsys, "chat", "--corpus", str(tiny_corpus)) == (
+        0,
+        f"{CHAT_HELP}\n{SOURCES}\n{LANTERN_GLOW}\n",
+        "",
+    )
 
 
 @pytest.mark.parametrize(
@@ -262,16 +341,7 @@ def test_chat_answers_until_end_of_input(
 
 
 def test_sources(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
-    assert run(capsys, "sources", "--corpus", str(tiny_corpus)) == (
-        0,
-        "1. The Accordion Stretch\n"
-        "   accordion-source.txt, by Ada Lovelace: 3 passages\n"
-        "2. Lantern Breathing Basics\n"
-        "   lantern-source.txt: 2 passages\n"
-        "3. Pebble Walking\n"
-        "   pebble.txt: 2 passages\n",
-        "",
-    )
+    assert run(capsys, "sources", "--corpus", str(tiny_corpus)) == (0, SOURCES, "")
 
 
 def test_sources_json(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
@@ -316,8 +386,8 @@ def test_empty_question_is_a_usage_error(
     assert run_exit(capsys, *argv, "--corpus", str(tiny_corpus)) == (
         2,
         "",
-        "usage: psoasbot ask [-h] ...\n"
-        "Error: the question is empty; ask something like 'why is my psoas tight?'\n",
+        usage("ask")
+        + "Error: the question is empty; ask something like 'why is my psoas tight?'\n",
     )
 
 
@@ -337,9 +407,33 @@ def test_bad_k_is_a_usage_error(
 ) -> None:
     argv = [command, "--corpus", str(tiny_corpus), f"-k={k}"]
     code, out, err = run_exit(capsys, *argv, *(["lantern"] if command == "ask" else []))
-    assert (code, out) == (2, "")
-    assert err.startswith(f"usage: psoasbot {command} ")
-    assert err.endswith(f"psoasbot {command}: error: argument -k/--top-k: {message}\n")
+    assert (code, out, err) == (2, "", f"{usage(command)}Error: argument -k/--top-k: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "message"),
+    [
+        (["sources", "--engine", "bm25s"], "sources", "unrecognized arguments: --engine bm25s"),
+        (["ask", "--bogus", "lantern"], "ask", "unrecognized arguments: --bogus"),
+        (["chat", "lantern"], "chat", "unrecognized arguments: lantern"),
+        (["ask"], "ask", "the following arguments are required: question"),
+        (["--bogus"], None, "unrecognized arguments: --bogus"),
+        (["corpus", "check", "a", "b"], "corpus check", "unrecognized arguments: b"),
+    ],
+    ids=[
+        "sources-engine",
+        "unknown-option",
+        "extra-word",
+        "missing",
+        "top-level",
+        "corpus-check",
+    ],
+)
+def test_every_usage_error_is_the_usage_then_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str], command: str | None, message: str
+) -> None:
+    shown = cli.build_parser().format_usage() if command is None else usage(*command.split())
+    assert run_exit(capsys, *argv) == (2, "", f"{shown}Error: {message}\n")
 
 
 def test_missing_corpus(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -351,7 +445,9 @@ def test_missing_corpus(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     )
 
 
-def test_bad_document(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
+def test_bad_document_points_to_corpus_check(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
     bad = tiny_corpus / "bad.md"
     bad.write_text("---\ntitle: Unclosed\n", encoding="utf-8")
     for argv in (["ask", "lantern"], ["chat"], ["sources"]):
@@ -359,8 +455,88 @@ def test_bad_document(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> 
             1,
             "",
             f"Error: {bad} line 1: front matter has no closing '---'; "
-            "add a line '---' after the last 'key: value' line\n",
+            "add a line '---' after line 2, its last 'key: value' line\n"
+            f"To list every problem at once: psoasbot corpus check {tiny_corpus}\n",
         )
+
+
+def test_an_empty_document_is_skipped_with_a_warning(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    (tiny_corpus / "empty.md").write_text("\n", encoding="utf-8")
+    assert run(capsys, "ask", "--corpus", str(tiny_corpus), "lantern glow") == (
+        0,
+        LANTERN_GLOW,
+        f"Warning: {tiny_corpus / 'empty.md'}: the document is empty, so it is skipped; "
+        "add text or remove the file\n",
+    )
+
+
+def test_corpus_check_lists_every_problem(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    (tiny_corpus / "empty.md").write_text("", encoding="utf-8")
+    (tiny_corpus / "typo.md").write_text("---\ntitel: T\nsource:\n---\nText.\n", encoding="utf-8")
+    (tiny_corpus / "unclosed.md").write_text("---\ntitle: T\n\nBody.\n", encoding="utf-8")
+    assert run(capsys, "corpus", "check", str(tiny_corpus)) == (
+        1,
+        f"{tiny_corpus}/accordion.md:6: warning: unknown front matter key 'tags' is ignored; "
+        "psoasbot reads only title, source, url, author\n"
+        f"{tiny_corpus}/empty.md: warning: the document is empty, so it is skipped; add text "
+        "or remove the file\n"
+        f"{tiny_corpus}/typo.md:2: warning: unknown front matter key 'titel' is ignored; did "
+        "you mean 'title'?\n"
+        f"{tiny_corpus}/typo.md:3: error: front matter key 'source' is empty; give it a value "
+        "or remove the line\n"
+        f"{tiny_corpus}/unclosed.md:1: error: front matter has no closing '---'; add a line "
+        "'---' after line 2, its last 'key: value' line\n"
+        "\n"
+        f"{tiny_corpus}: 6 files, 2 errors and 3 warnings: the corpus will not load until the "
+        "errors are fixed\n",
+        "",
+    )
+
+
+def test_corpus_check_warnings_alone_exit_1_too(
+    capsys: pytest.CaptureFixture[str], tiny_corpus: Path
+) -> None:
+    assert run(capsys, "corpus", "check", str(tiny_corpus)) == (
+        1,
+        f"{tiny_corpus}/accordion.md:6: warning: unknown front matter key 'tags' is ignored; "
+        "psoasbot reads only title, source, url, author\n"
+        "\n"
+        f"{tiny_corpus}: 3 files, 1 warning: the corpus loads, but maybe not as meant\n",
+        "",
+    )
+
+
+def test_corpus_check_of_the_built_in_corpus(capsys: pytest.CaptureFixture[str]) -> None:
+    from psoasbot.corpus import builtin_corpus_path
+
+    assert run(capsys, "corpus", "check") == (
+        0,
+        f"{builtin_corpus_path()}: 5 files, no problems\n",
+        "",
+    )
+
+
+def test_corpus_check_of_a_missing_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run(capsys, "corpus", "check", str(tmp_path / "nope")) == (
+        1,
+        "",
+        f"Error: corpus folder {tmp_path / 'nope'} does not exist; pass a folder of .md or "
+        ".txt files\n",
+    )
+
+
+def test_corpus_without_an_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_exit(capsys, "corpus") == (
+        2,
+        "",
+        usage("corpus") + "Error: the following arguments are required: ACTION\n",
+    )
 
 
 def test_unexpected_failure_shows_no_traceback(
@@ -472,4 +648,47 @@ def test_bytes_that_are_not_utf8_do_not_stop_the_run(
     assert [(a["question"], a["passages"][0]["id"]) for a in answers] == [
         ("lantern \ufffd glow", "lantern#0"),
         ("lantern ? glow", "lantern#0"),
+    ]
+
+
+@pytest.mark.parametrize("missing", ["aiohttp", "telegram"])
+def test_telegram_without_its_extra_gives_the_install_command(missing: str) -> None:
+    # A fresh interpreter in which the module cannot be imported, as if never installed.
+    code = (
+        f"import sys; sys.modules[{missing!r}] = None; from psoasbot.cli import main; "
+        "raise SystemExit(main(['telegram']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    command = install_command("telegram")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"Error: the telegram command needs the 'telegram' extra ({missing} is missing); "
+        f"install it with: {command}\n",
+    )
+
+
+def test_a_long_build_shows_its_progress_on_a_terminal_stderr(
+    monkeypatch: pytest.MonkeyPatch, tiny_corpus: Path
+) -> None:
+    import tqdm.std
+
+    clock = iter(range(1000, 2000, 2))  # two seconds a look at the clock: a slow build
+    monkeypatch.setattr(tqdm.std, "time", lambda: float(next(clock)))
+    monkeypatch.setenv("PSOASBOT_CACHE_DIR", "")
+    stdout, stderr = io.StringIO(), FakeTTY()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    assert cli.main(["ask", "--corpus", str(tiny_corpus), "lantern glow"]) == 0
+    assert stdout.getvalue() == LANTERN_GLOW
+    assert [line.rstrip() for line in stderr.getvalue().split("\r")] == [
+        "",
+        "Indexing: 1/3 documents read, 3 passages, 00:04 left |######6             |",
+        "Indexing: 2/3 documents read, 5 passages, 00:03 left |#############3      |",
+        "Indexing: 3/3 documents read, 7 passages, 00:00 left |####################|",
+        "Indexing: 3/3 documents read, 7 passages; building the index",
+        "",  # cleared before the answer
+        "",
     ]

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 from conftest import write_corpus
 
-from psoasbot import CorpusError, Document, PsoasbotError
-from psoasbot.corpus import load_corpus, parse_document, read_document
+from psoasbot import CorpusError, CorpusWarning, Document, PsoasbotError
+from psoasbot.corpus import (
+    DocumentError,
+    Problem,
+    inspect_file,
+    load_corpus,
+    parse_document,
+    read_document,
+)
 from psoasbot.models import Block, Section
 
 
@@ -426,7 +433,7 @@ def test_unreadable_file_even_as_root(tmp_path: Path, monkeypatch: pytest.Monkey
         (
             "\n---\ntitle: T\nsource: s.txt\n",
             "line 2: front matter has no closing '---'; "
-            "add a line '---' after the last 'key: value' line",
+            "add a line '---' after line 4, its last 'key: value' line",
         ),
         (
             "---\ntitle: T\nthis line has no colon\n---\nText.\n",
@@ -435,49 +442,135 @@ def test_unreadable_file_even_as_root(tmp_path: Path, monkeypatch: pytest.Monkey
         ),
         (
             "---\ntitle: T\n\nThe body starts without a closing line.\n",
-            "line 4: front matter line 'The body starts without a closing line.' is not "
-            "'key: value'; write it as 'key: value' or close the front matter with '---' "
-            "above it",
+            "line 1: front matter has no closing '---'; "
+            "add a line '---' after line 2, its last 'key: value' line",
+        ),
+        (
+            "---\nSome text, and no front matter meant.\n",
+            "line 1: front matter has no closing '---'; close it with a line '---', or remove "
+            "this one if the document has none",
         ),
         (
             "---\ntitle:\nsource: s.txt\n---\nText.\n",
             "line 2: front matter key 'title' is empty; give it a value or remove the line",
-        ),
-        ("", ": the document is empty; add text or remove the file"),
-        ("  \n\n\t\n", ": the document is empty; add text or remove the file"),
-        (
-            "---\ntitle: T\nsource: s.txt\n---\n\n",
-            ": the document has no text under its title; add text or remove the file",
-        ),
-        (
-            "# Just a Title\n\n## And a Heading\n",
-            ": the document has no text under its title; add text or remove the file",
         ),
     ],
     ids=[
         "front-matter-not-closed",
         "bad-front-matter-line",
         "body-inside-front-matter",
+        "a-lone-opening-line",
         "empty-front-matter-value",
-        "empty-document",
-        "blank-document",
-        "only-front-matter",
-        "only-headings",
     ],
 )
 def test_bad_document_names_file_line_and_fix(tmp_path: Path, text: str, problem: str) -> None:
     folder = write_corpus(tmp_path / "c", {"a.md": "Fine.", "bad.md": text})
-    sep = "" if problem.startswith(":") else " "
-    message = f"{folder / 'bad.md'}{sep}{problem}"
-    with pytest.raises(CorpusError, match=f"^{re.escape(message)}$"):
+    message = f"{folder / 'bad.md'} {problem}"
+    with pytest.raises(DocumentError, match=f"^{re.escape(message)}$") as raised:
         load_corpus(folder)
+    line = int(problem.split(":")[0].removeprefix("line "))
+    assert raised.value.problem == Problem(
+        str(folder / "bad.md"), line, "error", problem.split(": ", 1)[1]
+    )
+
+
+EMPTY = "the document is empty, so it is skipped; add text or remove the file"
+NO_TEXT = "the document has no text under its title, so it is skipped; add text or remove the file"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", EMPTY),
+        ("  \n\n\t\n", EMPTY),
+        ("---\ntitle: T\nsource: s.txt\n---\n\n", NO_TEXT),
+        ("# Just a Title\n\n## And a Heading\n", NO_TEXT),
+    ],
+    ids=["empty", "blank", "only-front-matter", "only-headings"],
+)
+def test_a_document_without_text_is_skipped_with_a_warning(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    folder = write_corpus(tmp_path / "c", {"a.md": "Fine.", "bad.md": text, "c.md": "Also."})
+    message = f"{folder / 'bad.md'}: {problem}"
+    with pytest.warns(CorpusWarning, match=f"^{re.escape(message)}$") as caught:
+        docs = load_corpus(folder)
+    assert [d.id for d in docs] == ["a", "c"]
+    assert len(caught) == 1
+    # Asked for by itself, it is an error: there is no document to give.
+    with pytest.raises(DocumentError, match=f"^{re.escape(message)}$"):
+        read_document(folder / "bad.md")
+
+
+def test_a_corpus_of_empty_files_has_no_documents(tmp_path: Path) -> None:
+    folder = write_corpus(tmp_path / "c", {"a.md": "", "b.md": "\n"})
+    with pytest.warns(CorpusWarning) as caught:
+        assert load_corpus(folder) == []
+    assert [str(w.message) for w in caught] == [
+        f"{folder / 'a.md'}: {EMPTY}",
+        f"{folder / 'b.md'}: {EMPTY}",
+    ]
+
+
+def test_every_problem_of_a_file_is_noted(tmp_path: Path) -> None:
+    file = tmp_path / "bad.md"
+    file.write_text(
+        "---\ntitel: T\nsource:\nnot a key line\nauthor: Ann\n---\n\nText.\n", encoding="utf-8"
+    )
+    doc, problems = inspect_file(file)
+    assert doc is None
+    assert problems == [
+        Problem(
+            str(file),
+            2,
+            "warning",
+            "unknown front matter key 'titel' is ignored; did you mean 'title'?",
+        ),
+        Problem(
+            str(file),
+            3,
+            "error",
+            "front matter key 'source' is empty; give it a value or remove the line",
+        ),
+        Problem(
+            str(file),
+            4,
+            "error",
+            "front matter line 'not a key line' is not 'key: value'; write it as 'key: value' "
+            "or close the front matter with '---' above it",
+        ),
+    ]
+    assert str(problems[0]) == (
+        f"{file} line 2: unknown front matter key 'titel' is ignored; did you mean 'title'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("titel", "did you mean 'title'?"),
+        ("Tittle", "did you mean 'title'?"),
+        ("autor", "did you mean 'author'?"),
+        ("sorce", "did you mean 'source'?"),
+        ("urls", "did you mean 'url'?"),
+        ("tags", "psoasbot reads only title, source, url, author"),
+    ],
+)
+def test_an_unknown_key_is_a_warning_with_a_did_you_mean(
+    tmp_path: Path, key: str, hint: str
+) -> None:
+    file = tmp_path / "doc.md"
+    file.write_text(f"---\n{key}: x\n---\n\nFirst line of text.\n", encoding="utf-8")
+    doc, problems = inspect_file(file)
+    assert doc is not None and doc.title == "First line of text."  # the key is ignored
+    message = f"unknown front matter key {key.lower()!r} is ignored; {hint}"
+    assert problems == [Problem(str(file), 2, "warning", message)]
 
 
 def test_two_documents_with_the_same_id(tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "c", {"a.md": "Text a.", "a.txt": "Text a again."})
     message = (
-        f"{folder / 'a.md'} and {folder / 'a.txt'} both have the document id 'a'; "
-        "rename one of them"
+        f"{folder / 'a.txt'}: document id 'a' is taken by {folder / 'a.md'}; rename one of the two"
     )
-    with pytest.raises(CorpusError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(DocumentError, match=f"^{re.escape(message)}$"):
         load_corpus(folder)

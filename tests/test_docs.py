@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+import psoasbot
 from psoasbot.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,3 +80,77 @@ def test_the_sample_answer_is_what_psoasbot_answers() -> None:
     command, _, shown = sample.partition("\n")
     question = command.removeprefix("$ psoasbot ask ").strip('"')
     assert shown == to_text(Assistant.from_corpus().ask(question), width=88)
+
+
+def test_install_commands_name_a_checkout_or_a_wheel_not_a_package_index() -> None:
+    # psoasbot is on no package index, so `pip install 'psoasbot[telegram]'` cannot work.
+    texts = {"README.md": README} | {
+        str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
+        for p in sorted((ROOT / "psoasbot").rglob("*.py"))
+    }
+    bare = {
+        name: found
+        for name, text in texts.items()
+        if (found := re.findall(r"pip install -?e? ?'?psoasbot\[", text))
+    }
+    assert bare == {}
+    assert re.findall(r"pip install ([^`\n]+)", README) == [
+        '. && .venv/bin/psoasbot ask "Why doesn\'t stretching help my tight psoas?"',
+        "-e '.[test]' && .venv/bin/python -m pytest",
+        "'.[telegram]'",
+        f"'./dist/psoasbot-{psoasbot.__version__}-py3-none-any.whl[telegram]'",
+        "-e '.[dev]'",
+        "'.[telegram]'",
+        "'.[telegram]'",
+    ]
+
+
+UNIT_PATH = "/opt/psoasbot/.venv"
+
+
+def test_the_service_set_up_creates_the_virtualenv_the_unit_runs() -> None:
+    telegram = section("Telegram bot")
+    [unit] = code_blocks(telegram, "ini")
+    [exec_start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    assert exec_start.startswith(f"ExecStart={UNIT_PATH}/bin/psoasbot telegram ")
+    steps = code_blocks(telegram, "sh")[-1].splitlines()
+    assert steps[0] == (
+        f"sudo python3 -m venv {UNIT_PATH} && sudo {UNIT_PATH}/bin/pip install '.[telegram]'"
+    )
+
+
+def test_the_unit_is_hardened() -> None:
+    [unit] = code_blocks(section("Telegram bot"), "ini")
+    lines = set(unit.splitlines())
+    wanted = {
+        "DynamicUser=yes",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=",
+        "SystemCallFilter=@system-service",
+    }
+    assert wanted - lines == set()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    [unit] = code_blocks(section("Telegram bot"), "ini")
+    # Its program, where the unit looks for it: verify checks that it can be run.
+    venv = tmp_path / "opt" / "psoasbot" / ".venv"
+    program = venv / "bin" / "psoasbot"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n", encoding="utf-8")
+    program.chmod(0o755)
+    file = tmp_path / "psoasbot.service"
+    file.write_text(unit.replace(UNIT_PATH, str(venv)) + "\n", encoding="utf-8")
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # It warns on stderr, with status 0, of a key it ignores: none is allowed.
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")

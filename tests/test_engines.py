@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pickle
 import random
+import re
+import shlex
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,11 +16,13 @@ import pytest
 
 from psoasbot import Assistant, EngineError, IndexSettings, Passage
 from psoasbot._bm25s_engine import BM25SEngine
+from psoasbot._extras import install_command
 from psoasbot.analysis import Analyzer
 from psoasbot.chunking import chunk_all
 from psoasbot.corpus import load_corpus
 from psoasbot.index import Index, RankBM25Engine, make_engine
 
+ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
     "Why doesn't stretching help my tight psoas?",
     "can sitting all day cause this?",
@@ -238,5 +243,8 @@ def test_unknown_engine() -> None:
 def test_bm25s_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "bm25s", None)
     monkeypatch.delitem(sys.modules, "psoasbot._bm25s_engine")
-    with pytest.raises(EngineError, match=r"pip install 'psoasbot\[fast\]'"):
+    command = install_command("fast")
+    message = f"the bm25s engine needs the 'fast' extra; install it with: {command}"
+    with pytest.raises(EngineError, match=f"^{re.escape(message)}$"):
         make_engine("bm25s", one_passage, Analyzer(), IndexSettings())
+    assert command.endswith(" -m pip install -e " + shlex.quote(f"{ROOT}[fast]"))

@@ -63,17 +63,17 @@ LAYERS: list[set[str]] = [
         "telegram_bot._logging",
         "telegram_bot._transport",
     },
-    {"telegram_html", "evaluation"},
-    {"render"},
+    {"telegram_html", "evaluation", "chat"},
+    {"render", "progress"},
     {"__init__"},
     {"answer"},
     {"scope", "retrieval", "triage", "pipeline"},
     {"query"},
     {"spelling", "vocabulary", "cache"},
     {"index", "lexicon", "_red_flag_file"},
-    {"_bm25s_engine", "_ranking", "analysis", "chunking", "english"},
+    {"_bm25s_engine", "_ranking", "analysis", "chunking", "english", "corpus_check"},
     {"corpus"},
-    {"models", "errors"},
+    {"models", "errors", "_extras"},
 ]
 LAYER_OF = {module: n for n, layer in enumerate(LAYERS) for module in layer}
 MAX_LINES = 500
