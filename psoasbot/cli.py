@@ -78,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument(
         "--corpus", metavar="DIR", help="a folder of .md/.txt articles (default: the built-in ones)"
     )
-    retrieval = Parser(add_help=False, parents=[corpus])
-    retrieval.add_argument(
+    engine = Parser(add_help=False, parents=[corpus])
+    engine.add_argument(
         "--engine",
         choices=ENGINES,
         default="rank-bm25",
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
             "that installs it)"
         ),
     )
+    retrieval = Parser(add_help=False, parents=[engine])
     retrieval.add_argument(
         "-k",
         "--top-k",
@@ -153,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_corpus_check)
 
     # Each of these imports its module only when run, so `psoasbot ask` never loads them.
-    _register_eval(commands, corpus)
+    _register_eval(commands, engine)
     _register_telegram(commands, retrieval)
     # A usage mistake found after parsing is shown under its own command's usage.
     for command in commands.choices.values():
@@ -339,10 +340,10 @@ def _silence_stdout() -> None:
         pass
 
 
-def _register_eval(commands: argparse._SubParsersAction, corpus: argparse.ArgumentParser) -> None:
+def _register_eval(commands: argparse._SubParsersAction, engine: argparse.ArgumentParser) -> None:
     evaluate = commands.add_parser(
         "eval",
-        parents=[corpus],
+        parents=[engine],
         help="score labelled question sets (JSON Lines)",
         description=(
             "Score labelled question sets: S@1, S@3, MRR@5, false abstention, out-of-scope "

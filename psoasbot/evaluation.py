@@ -192,6 +192,16 @@ def _counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
     return {kind: sum(o.item.kind == kind for o in outcomes) for kind in KINDS}
 
 
+# The kinds of question each metric is a share of (shown as "-" when a set has none).
+METRIC_KINDS: dict[str, tuple[Kind, ...]] = {
+    "S@1": ("answerable",),
+    "S@3": ("answerable",),
+    "MRR@5": ("answerable",),
+    "false_abstention": ("answerable",),
+    "oos_abstention": ("out_of_scope",),
+    "red_flag_recall": ("red_flag",),
+    "false_alarms": ("answerable", "out_of_scope"),
+}
 METRIC_LABELS = {
     "S@1": "S@1",
     "S@3": "S@3",
@@ -212,7 +222,7 @@ def report_to_text(report: Report) -> str:
         "",
     ]
     for key, label in METRIC_LABELS.items():
-        lines.append(f"{label:<24}{report.metrics[key]:.3f}")
+        lines.append(f"{label:<24}{_figure(report, key)}")
     return "\n".join(lines + _misses(report))
 
 
@@ -232,8 +242,14 @@ def reports_to_text(reports: Sequence[tuple[str, Report]]) -> str:
         lines.append(f"{label:<24}" + "".join(f"{c:>{width}}" for c in counts))
     lines.append("")
     for key, label in METRIC_LABELS.items():
-        lines.append(f"{label:<24}" + "".join(f"{r.metrics[key]:>{width}.3f}" for _, r in columns))
+        lines.append(f"{label:<24}" + "".join(f"{_figure(r, key):>{width}}" for _, r in columns))
     return "\n".join(lines + _misses(together))
+
+
+def _figure(report: Report, metric: str) -> str:
+    if not any(report.counts[kind] for kind in METRIC_KINDS[metric]):
+        return "-"
+    return f"{report.metrics[metric]:.3f}"
 
 
 def _misses(report: Report) -> list[str]:

@@ -174,18 +174,20 @@ class QueryBuilder:
     def build(self, message: str) -> Query:
         """Read a message: its sentences, corrections, lay phrases and breadth."""
         s = self.settings
-        pieces = [(text, self._asks(text)) for text in split_sentences(message)]
-        explicit = any(asking for _, asking in pieces)
-        worded = any(self._asks(text, marks=False) for text, _ in pieces)
-        if not explicit:
-            pieces = [(text, True) for text, _ in pieces]
+        pieces = [(text, self.analyzer.tokens(text)) for text in split_sentences(message)]
+        # A sentence asks with a question mark or a question word first; "where is it?"
+        # names the subject as a whole only with the word.
+        worded = [bool(tokens) and tokens[0] in QUESTION_WORDS for _, tokens in pieces]
+        asks = [w or "?" in text for w, (text, _) in zip(worded, pieces, strict=True)]
+        if not any(asks):
+            asks = [True] * len(pieces)
         groups: dict[str, dict[str, float]] = {}
         sentences: list[Sentence] = []
         corrections: dict[str, str] = {}
         words: dict[str, str] = {}
-        for text, asking in pieces:
+        for (_, tokens), asking in zip(pieces, asks, strict=True):
             terms = []
-            for token in self.analyzer.tokens(text):
+            for token in tokens:
                 term = self.analyzer.term(token)
                 if not term:
                     continue
@@ -204,17 +206,10 @@ class QueryBuilder:
                 for term, synonyms in expansions.items():
                     for synonym in synonyms:
                         groups[term].setdefault(synonym, s.expansion_weight)
-        broad = self._is_broad(groups, worded)
+        broad = self._is_broad(groups, any(worded))
         if broad and not groups:
             groups = {term: {term: 1.0} for term in sorted(self.topic)}
         return Query.from_groups(groups, sentences, corrections, words, broad)
-
-    def _asks(self, sentence: str, marks: bool = True) -> bool:
-        """Tell whether a sentence asks: a question mark (`marks`) or a question word first."""
-        if marks and "?" in sentence:
-            return True
-        tokens = self.analyzer.tokens(sentence)
-        return bool(tokens) and tokens[0] in QUESTION_WORDS
 
     def _is_broad(self, groups: Mapping[str, Mapping[str, float]], worded: bool) -> bool:
         """Tell whether every term names the subject as a whole.
