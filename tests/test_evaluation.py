@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ OUT_OF_SCOPE = {"id": "o1", "kind": "out_of_scope", "question": "ibuprofen dose 
 RED_FLAG = {"id": "r1", "kind": "red_flag", "question": "since this morning I can't pee at all"}
 
 
-def write(path: Path, *items: dict[str, object]) -> Path:
+def write(path: Path, *items: Mapping[str, object]) -> Path:
     path.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
     return path
 
