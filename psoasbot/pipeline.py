@@ -47,7 +47,7 @@ def index_folder(
     def build() -> IndexedCorpus:
         return index_documents(iter_documents(folder), engine, settings, where=str(folder))
 
-    return load_or_build(cache_dir, folder, engine, settings, build)
+    return load_or_build(cache_dir, folder, engine, settings, build, IndexedCorpus)
 
 
 def index_documents(
