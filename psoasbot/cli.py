@@ -45,6 +45,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def corpus_folder(text: str) -> str:
+    """--corpus: a folder path, resolved; "" would silently index the current folder."""
+    from psoasbot.corpus import resolve_folder
+
+    try:
+        return str(resolve_folder(text))
+    except PsoasbotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -61,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     corpus = argparse.ArgumentParser(add_help=False)
     corpus.add_argument(
-        "--corpus", metavar="DIR", help="a folder of .md/.txt articles (default: the built-in ones)"
+        "--corpus",
+        type=corpus_folder,
+        metavar="DIR",
+        help="a folder of .md/.txt articles (default: the built-in ones)",
     )
     corpus.add_argument(
         "--engine",
