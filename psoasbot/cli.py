@@ -335,8 +335,9 @@ def _register_telegram(
             "Run the Telegram bot, with long polling or (--webhook-url) a webhook, until "
             "SIGINT or SIGTERM. The token comes from PSOASBOT_TELEGRAM_TOKEN or --token-file; "
             "PSOASBOT_TELEGRAM_API_URL points it at a self-hosted Bot API server and "
-            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Needs: pip "
-            "install 'psoasbot[telegram]'."
+            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Every question "
+            "is journaled in the state folder until answered, so none is lost when the bot is "
+            "killed. Needs: pip install 'psoasbot[telegram]'."
         ),
     )
     telegram.add_argument("--token-file", metavar="PATH", help="read the bot token from a file")
@@ -374,6 +375,32 @@ def _register_telegram(
         ),
     )
     telegram.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help=(
+            "where to keep the journal of questions not yet answered, so that none is lost "
+            "when the bot is killed (default: $PSOASBOT_STATE_DIR, else ~/.local/state/psoasbot "
+            "or your platform's equivalent)"
+        ),
+    )
+    telegram.add_argument(
+        "--stop-grace",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help=(
+            "on SIGTERM, how long replies in progress may take before they are left for the "
+            "next start (default 10)"
+        ),
+    )
+    telegram.add_argument(
+        "--replay-max-age",
+        type=_seconds,
+        default=24 * 3600.0,
+        metavar="SECONDS",
+        help="after a restart, answer journaled questions at most this old (default 86400)",
+    )
+    telegram.add_argument(
         "--log-text",
         action="store_true",
         help="also log what people write (health information: off by default)",
@@ -387,6 +414,16 @@ def _register_telegram(
     telegram.set_defaults(handler=cmd_telegram)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
+
+
 def _port(text: str) -> int:
     port = positive_int(text)
     if port > 65535:
@@ -398,7 +435,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     try:
         from psoasbot import telegram_bot
     except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith(("telegram", "aiolimiter", "tornado")):
+        if not (exc.name or "").startswith(("telegram", "aiolimiter", "aiohttp")):
             raise
         print(
             "Error: the telegram command needs the 'telegram' extra; run: "

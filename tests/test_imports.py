@@ -50,7 +50,9 @@ LAYERS: list[set[str]] = [
     {"cli"},
     {"telegram_bot"},
     {"telegram_bot.app"},
-    {"telegram_bot.handlers"},
+    {"telegram_bot.polling", "telegram_bot.webhook", "telegram_bot.handlers"},
+    {"telegram_bot.dispatch"},
+    {"telegram_bot.delivery", "telegram_bot.journal"},
     {
         "telegram_bot.config",
         "telegram_bot.limit",

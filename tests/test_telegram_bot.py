@@ -742,8 +742,17 @@ def test_token_comes_from_the_environment_or_a_file(tmp_path: Path) -> None:
         read_token(None, {"PSOASBOT_TELEGRAM_TOKEN": "12:ab cd"})
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own state folder: a bot process never writes the home folder's."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("PSOASBOT_STATE_DIR", str(folder))
+    return folder
+
+
 def bot_env(api_url: str | None = None, token: str | None = TOKEN) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSOASBOT_")}
+    env["PSOASBOT_STATE_DIR"] = os.environ["PSOASBOT_STATE_DIR"]
     env["NO_PROXY"] = "127.0.0.1,localhost"
     env["PYTHONPATH"] = str(ROOT)
     if token is not None:
