@@ -49,6 +49,7 @@ from psoasbot.telegram_html import (
     ASK_USAGE,
     COMMANDS,
     EMPTY_MENTION,
+    LATE_REPLY,
     STALE_BUTTON,
     UNKNOWN_COMMAND,
     UNSUPPORTED,
@@ -894,3 +895,62 @@ def test_no_rate_limiter_stops_throttling_but_still_retries(off: bool) -> None:
     # ... but only the default holds sends to 30 a second and 20 a minute per group (a rate
     # of 0 is AIORateLimiter's documented "no limit": it then keeps no limiter at all).
     assert (limiter._base_limiter is None, limiter._group_max_rate == 0) == (off, off)
+
+
+# --- replies whose outcome is unknown: at most twice --------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_reply_whose_answer_was_lost_is_sent_once_more_and_no_more(
+    api: FakeBotAPI,
+) -> None:
+    async with running_bot(api, retry_delay=0.1):
+        api.lose_answer("sendMessage")
+        api.lose_answer("sendMessage")
+        message = api.push_message(text_message(api.private_chat(7), "why is my psoas tight?"))
+        await api.wait_for(lambda: len(api.sent_messages()) == 2, what="the repeat")
+        await asyncio.sleep(0.5)  # a third send would come now
+        after = await ask(api, "and now?")
+
+    # Telegram took both sends, and answered neither: the message is not sent a third time.
+    assert [reply_id(m) for m in api.sent_messages()] == [message["message_id"]] * 2 + [
+        reply_id(after)
+    ]
+    assert texts(api)[:2] == [DEFAULT_REPLY] * 2
+
+
+@pytest.mark.asyncio
+async def test_a_reply_that_surely_did_not_arrive_is_sent_again(api: FakeBotAPI) -> None:
+    async with running_bot(api, retry_delay=0.1):
+        for _ in range(3):
+            api.fail("sendMessage", 502, "Bad Gateway")
+        reply = await ask(api, "why is my psoas tight?")
+        await asyncio.sleep(0.3)
+
+    assert reply["text"] == DEFAULT_REPLY
+    assert len(api.sent_messages()) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_late_reply_starts_with_an_apology(api: FakeBotAPI) -> None:
+    async with running_bot(api, late_after=0.0):
+        reply = await ask(api, "why is my psoas tight?")
+
+    assert reply["text"] == LATE_REPLY + DEFAULT_REPLY
+
+
+@pytest.mark.asyncio
+async def test_updates_are_journaled_and_marked_done(api: FakeBotAPI, state_dir: Path) -> None:
+    from psoasbot.telegram_bot.journal import Journal
+
+    async with running_bot(api, state_dir=state_dir):
+        await ask(api, "why is my psoas tight?")
+        api.push_update({"message": "not a message"})
+        await api.wait_for(lambda: api.polled() >= 3)
+
+    journal = Journal(state_dir, TOKEN.partition(":")[0])
+    try:
+        assert journal.counts() == {"done": 1, "skipped": 1}
+        assert journal.entry(1).payload == ""  # no question text kept once answered
+    finally:
+        journal.close()
