@@ -202,7 +202,6 @@ async def _run(
     dispatcher: Dispatcher,
 ) -> None:
     await _register_commands(application)
-    await application.start()
     receiving: asyncio.Task[None] | None = None
     runner = None
     try:
@@ -230,6 +229,7 @@ async def _run(
                 )
             )
             mode = "long polling"
+        await application.start()  # running: updates are being received
         log.info("Answering as @%s (%s)", application.bot.username, mode)
         await _wait_for_stop(stop, dispatcher, receiving)
     finally:

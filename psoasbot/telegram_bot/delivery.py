@@ -89,10 +89,11 @@ class Delivery:
             raise
         finally:
             WIRE.reset(token)
+        # Not written at once: the next send, or the end of the update (dispatch.py), writes
+        # it. A kill in between makes this message's outcome unknown: sent once more at most.
         self.unsure.pop(key, None)
         self.delivered.add(key)
         self.sent_now += 1
-        await asyncio.shield(self.record(set(self.delivered), dict(self.unsure)))
 
     def _forget_try(self, key: str) -> None:
         left = self.unsure.get(key, 0) - 1

@@ -28,6 +28,8 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +83,7 @@ class Journal:
         name = f"journal-{bot_id}"
         self.path = None if folder is None else folder / f"{name}.sqlite3"
         self._lock_fd: int | None = None
+        self._batched = False
         if folder is None or self.path is None:
             database = ":memory:"
         else:
@@ -183,17 +186,27 @@ class Journal:
             "UPDATE updates SET open_tries = open_tries + 1 WHERE update_id = ?", (update_id,)
         )
 
-    def end_try(self, update_id: int, state: str) -> None:
+    def end_try(
+        self,
+        update_id: int,
+        state: str,
+        delivered: set[str] | None = None,
+        unsure: dict[str, int] | None = None,
+    ) -> None:
         """End an attempt: `state` is "done", "skipped" or "pending" (to be tried again).
 
+        `delivered` and `unsure`, when given, are what the reply sent (as record_sends).
         An update no longer pending keeps only its id (to recognise it, should Telegram
         send it again): what people write is health information, kept no longer than needed.
         """
-        self._execute(
-            "UPDATE updates SET open_tries = max(open_tries - 1, 0), state = ?, "
-            "payload = CASE WHEN ? = 'pending' THEN payload ELSE '' END WHERE update_id = ?",
-            (state, state, update_id),
-        )
+        with self._transaction():
+            if delivered is not None and unsure is not None:
+                self.record_sends(update_id, delivered, unsure)
+            self._db.execute(
+                "UPDATE updates SET open_tries = max(open_tries - 1, 0), state = ?, payload = "
+                "CASE WHEN ? = 'pending' THEN payload ELSE '' END WHERE update_id = ?",
+                (state, state, update_id),
+            )
 
     def finish(self, update_id: int, state: str) -> None:
         """Mark an update that was never tried (unreadable, too old) as `state`."""
@@ -221,15 +234,36 @@ class Journal:
         rows = self._db.execute("SELECT state, count(*) FROM updates GROUP BY state").fetchall()
         return {state: count for state, count in rows}
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make every call inside one transaction, committed (and synced) once at the end.
+
+        A sync takes milliseconds: the bot commits the journal writes of all the updates in
+        progress together (dispatch.py), not one by one.
+        """
+        with self._transaction():
+            self._batched = True
+            try:
+                yield
+            finally:
+                self._batched = False
+
     def _execute(self, sql: str, parameters: tuple[object, ...]) -> int:
         with self._transaction():
             return self._db.execute(sql, parameters).rowcount
 
-    def _transaction(self) -> sqlite3.Connection:
-        # In autocommit mode (isolation_level=None) the connection's context manager commits
-        # or rolls back only what an explicit BEGIN opened.
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        if self._batched:  # part of a batch: it commits
+            yield
+            return
         self._db.execute("BEGIN IMMEDIATE")
-        return self._db
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
 def _entry(row: tuple[int, float, str, int, str, str]) -> Entry:
