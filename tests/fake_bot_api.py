@@ -28,6 +28,7 @@ import html
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -160,7 +161,7 @@ class FakeBotAPI:
         self.calls: list[Call] = []
         self.webhook: JSON = {}
         self.commands: list[JSON] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -412,6 +413,13 @@ class FakeBotAPI:
 
 class _BadRequest(Exception):
     pass
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A bot killed (SIGKILL) mid-request resets its connections: nothing to report.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _make_handler(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:

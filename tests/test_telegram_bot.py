@@ -954,3 +954,39 @@ async def test_updates_are_journaled_and_marked_done(api: FakeBotAPI, state_dir:
         assert journal.entry(1).payload == ""  # no question text kept once answered
     finally:
         journal.close()
+
+
+def test_the_state_folder_comes_from_the_option_the_environment_or_platformdirs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from psoasbot.telegram_bot.config import state_dir_from
+
+    monkeypatch.setenv("HOME", "/home/ada")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    environ = {"PSOASBOT_STATE_DIR": "/srv/psoasbot"}
+    assert state_dir_from("/var/lib/psoasbot", environ) == Path("/var/lib/psoasbot")
+    assert state_dir_from(None, environ) == Path("/srv/psoasbot")
+    if sys.platform == "linux":
+        assert state_dir_from(None, {}) == Path("/home/ada/.local/state/psoasbot")
+
+
+def test_a_state_folder_that_cannot_be_made_is_a_clear_error(
+    api: FakeBotAPI, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    process = start_bot(
+        "--corpus",
+        str(tiny_corpus),
+        "--state-dir",
+        str(blocker / "state"),
+        env=bot_env(api.base_url),
+    )
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert stderr.endswith(
+        f"Error: cannot open the journal of unanswered questions: {blocker / 'state'}: Not a "
+        "directory; pass --state-dir DIR (or set PSOASBOT_STATE_DIR) to a folder the bot can "
+        "write\n"
+    )

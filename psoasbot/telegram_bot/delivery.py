@@ -52,7 +52,7 @@ class Delivery:
     again: bool = False
     # Set when a reply could not be delivered (the update is to be handled again).
     failure: BaseException | None = None
-    sent_now: int = 0
+    apologised: bool = False
 
     async def send(self, chat_id: int, text: str, send: Callable[[str], Awaitable[object]]) -> None:
         """Send one message of the reply through `send(text)`, unless sent before.
@@ -71,7 +71,8 @@ class Delivery:
                 MAX_UNSURE_SENDS,
             )
             return
-        if self.late and not self.delivered and self.sent_now == 0:
+        if self.late and not self.delivered and not self.apologised:
+            self.apologised = True  # the first message of the reply, and only it
             if telegram_length(LATE_REPLY + text) <= TELEGRAM_MAX_CHARS:
                 text = LATE_REPLY + text
             else:
@@ -93,7 +94,6 @@ class Delivery:
         # it. A kill in between makes this message's outcome unknown: sent once more at most.
         self.unsure.pop(key, None)
         self.delivered.add(key)
-        self.sent_now += 1
 
     def _forget_try(self, key: str) -> None:
         left = self.unsure.get(key, 0) - 1

@@ -42,6 +42,9 @@ from psoasbot.telegram_bot.journal import Entry, Journal
 # again for a day), then deleted.
 KEEP_SECONDS = 2 * 24 * 3600.0
 _PRUNE_EVERY = 3600.0
+# Updates taken in and not yet handled, above which polling waits: the rest wait at
+# Telegram (which keeps them a day), not in this process's memory.
+MAX_IN_PROGRESS = 1000
 _MAX_RETRY_DELAY = 300.0
 _KIND = re.compile(r"[a-z_]{1,64}")
 
@@ -59,6 +62,8 @@ class Dispatcher:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._retries: dict[int, int] = {}
         self._waiting: set[int] = set()  # updates waiting to be tried again
+        self._room = asyncio.Event()
+        self._room.set()
         self._next_prune = 0.0
         self.fatal: BaseException | None = None
         self.fatal_event = asyncio.Event()
@@ -127,8 +132,16 @@ class Dispatcher:
         def forget(done: asyncio.Task[None]) -> None:
             if self._tasks.get(entry.update_id) is done:
                 del self._tasks[entry.update_id]
+            if len(self._tasks) < MAX_IN_PROGRESS:
+                self._room.set()
 
         task.add_done_callback(forget)
+        if len(self._tasks) >= MAX_IN_PROGRESS:
+            self._room.clear()
+
+    async def room(self) -> None:
+        """Return once fewer than MAX_IN_PROGRESS updates are in progress."""
+        await self._room.wait()
 
     async def _handle(self, entry: Entry, again: bool, delay: float) -> None:
         if delay:

@@ -47,6 +47,7 @@ async def poll(
     offset: int | None = None
     delay = _FIRST_DELAY
     while True:
+        await dispatcher.room()
         parameters: dict[str, object] = {
             "timeout": timeout,
             "limit": BATCH,
