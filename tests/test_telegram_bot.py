@@ -990,3 +990,17 @@ def test_a_state_folder_that_cannot_be_made_is_a_clear_error(
         "directory; pass --state-dir DIR (or set PSOASBOT_STATE_DIR) to a folder the bot can "
         "write\n"
     )
+
+
+@pytest.mark.asyncio
+async def test_a_reply_telegram_refuses_gets_an_apology_and_is_not_tried_again(
+    api: FakeBotAPI,
+) -> None:
+    api.fail("sendMessage", 400, "Bad Request: chat not found")
+    async with running_bot(api, retry_delay=0.05):
+        api.push_message(text_message(api.private_chat(7), "why is my psoas tight?"))
+        await api.wait_for(api.sent_messages, what="the apology")
+        await asyncio.sleep(0.3)  # a retry would come now
+
+    assert texts(api) == [APOLOGY]
+    assert [c.status for c in api.calls_to("sendMessage", None)] == [400, 200]

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import Update
-from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from psoasbot.telegram_bot._logging import log
@@ -201,7 +201,9 @@ class Dispatcher:
                     self.journal.end_try, update_id, state, delivery.delivered, delivery.unsure
                 )
             )
-        if state == "pending" and self.fatal is None:
+        if state == "done":
+            self._retries.pop(update_id, None)
+        elif self.fatal is None:
             self._retry(entry)
 
     def _retry(self, entry: Entry) -> None:
@@ -234,6 +236,8 @@ class Dispatcher:
             return False
         if isinstance(error, Forbidden):  # the user blocked the bot: nobody to answer
             return False
+        if isinstance(error, BadRequest):  # Telegram refused this reply: sending it again won't do
+            return True
         if isinstance(error, (NetworkError, RetryAfter)) and delivery is not None:
             delivery.failure = error
             return False
