@@ -153,6 +153,9 @@ async def serve(
     Start-up opens the journal, checks the token (getMe), registers the command menu and
     answers what the journal holds from the last run; stopping lets the replies in
     progress finish for `config.stop_grace` seconds and leaves the others journaled.
+    python-telegram-bot's `bootstrap_retries` belongs to its run_polling/run_webhook and
+    Updater, which the journal replaces; getMe, setMyCommands and set/deleteWebhook are
+    retried by RetryingRateLimiter, like every call.
 
     Raises:
         InvalidToken: Telegram rejected the token at start-up.
