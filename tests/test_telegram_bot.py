@@ -1004,3 +1004,29 @@ async def test_a_reply_telegram_refuses_gets_an_apology_and_is_not_tried_again(
 
     assert texts(api) == [APOLOGY]
     assert [c.status for c in api.calls_to("sendMessage", None)] == [400, 200]
+
+
+@pytest.mark.asyncio
+async def test_updates_that_cannot_be_journaled_are_not_confirmed(
+    api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from psoasbot.telegram_bot.journal import Journal
+
+    real_add = Journal.add
+    failures = [sqlite3.OperationalError("database or disk is full")]
+
+    def add(self: Journal, *args: Any) -> list[int]:
+        if failures:
+            raise failures.pop()
+        return real_add(self, *args)
+
+    monkeypatch.setattr(Journal, "add", add)
+    async with running_bot(api):
+        reply = await ask(api, "why is my psoas tight?")
+
+    assert reply["text"] == DEFAULT_REPLY
+    # The same update came back: the offset did not move past it while it was not on disk.
+    offsets = [c.params.get("offset") for c in api.calls_to("getUpdates")]
+    assert offsets[:2] == [None, None]

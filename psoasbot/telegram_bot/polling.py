@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
@@ -77,6 +78,13 @@ async def poll(
             log.warning("getUpdates answered with something other than a list; ignored")
             await asyncio.sleep(_FIRST_DELAY)
             continue
-        last = await dispatcher.accept(answer)
+        try:
+            last = await dispatcher.accept(answer)
+        except (sqlite3.Error, OSError) as exc:
+            # Not on disk: the offset stays, so Telegram keeps them and sends them again.
+            log.error("Could not journal the updates received (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * _GROWTH, _MAX_DELAY)
+            continue
         if last is not None:
             offset = last + 1
