@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,7 +34,7 @@ from telegram.ext import Application
 from psoasbot.telegram_bot._logging import log
 from psoasbot.telegram_bot.config import BotConfig
 from psoasbot.telegram_bot.delivery import CURRENT, Delivery
-from psoasbot.telegram_bot.journal import Entry, Journal
+from psoasbot.telegram_bot.journal import Entry, GroupCommit, Journal
 
 # Journaled updates are kept this long at least (Telegram may send an unconfirmed update
 # again for a day), then deleted.
@@ -58,7 +56,7 @@ class Dispatcher:
         self.application = application
         self.journal = journal
         self.config = config
-        self._writer = _GroupCommit(journal)
+        self._writer = GroupCommit(journal)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._retries: dict[int, int] = {}
         self._waiting: set[int] = set()  # updates waiting to be tried again
@@ -280,76 +278,6 @@ class Dispatcher:
     @property
     def in_progress(self) -> int:
         return len(self._tasks)
-
-
-class _GroupCommit:
-    """The journal's thread: runs journal calls in order, off the event loop, and commits
-    together the calls that queued up while it was syncing the last commit to disk.
-
-    Each commit is synced (milliseconds); one at a time, they would cap the bot at a few
-    hundred journal writes a second, about five an update.
-    """
-
-    def __init__(self, journal: Journal) -> None:
-        self._journal = journal
-        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._work, name="psoasbot-journal", daemon=True)
-        self._thread.start()
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put((function, args, future, loop))
-        return future
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def _work(self) -> None:
-        while (first := self._queue.get()) is not None:
-            calls = [first]
-            stop = False
-            while True:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                calls.append(more)
-            outcomes: list[tuple[bool, Any]] = []
-            try:
-                with self._journal.batch():
-                    for function, args, _, _ in calls:
-                        try:
-                            outcomes.append((True, function(*args)))
-                        except Exception as exc:  # noqa: BLE001 - handed to its caller
-                            outcomes.append((False, exc))
-            except Exception as exc:  # noqa: BLE001 - the commit failed: every call did
-                outcomes = [(False, exc)] * len(calls)
-            # One wake-up of the event loop for the whole batch, not one per call.
-            settled = [
-                (future, outcome)
-                for (_, _, future, _), outcome in zip(calls, outcomes, strict=True)
-            ]
-            calls[0][3].call_soon_threadsafe(_settle_all, settled)
-            if stop:
-                break
-
-
-_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
-
-
-def _settle_all(settled: list[tuple[asyncio.Future[Any], tuple[bool, Any]]]) -> None:
-    for future, (ok, value) in settled:
-        if future.cancelled():
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
 
 
 def _kind_of(item: object) -> str:

@@ -18,20 +18,26 @@ or a retry sends no message twice that Telegram confirmed once, and none more th
 One SQLite file per bot (`journal-<bot id>.sqlite3`: update ids are a bot's own, so
 another bot's must not be mistaken for them), stdlib sqlite3 in write-ahead-log mode,
 with every commit synced (`synchronous=FULL`): a power cut loses nothing that was
-committed. Only one process may use a journal at a time (it holds an exclusive lock).
+committed. Only one process may use a journal at a time (it holds an exclusive lock), and
+it calls it from one thread (GroupCommit), which commits together the writes of all the
+updates in progress.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import queue
 import sqlite3
 import stat
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from psoasbot.cache import make_private_dir
 
@@ -70,7 +76,7 @@ class Entry:
 class Journal:
     """The updates taken from Telegram and not yet answered, in a SQLite file (or in memory).
 
-    Not thread-safe: the bot calls it from one worker thread (dispatch.py).
+    Not thread-safe: the bot calls it from one thread of its own (GroupCommit).
     """
 
     def __init__(self, folder: Path | None, bot_id: str = "bot") -> None:
@@ -287,3 +293,73 @@ def _create_private(path: Path) -> None:
             os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
+
+
+class GroupCommit:
+    """The journal's own thread: calls made in order, off the event loop, committed in groups.
+
+    The calls that queue up while a commit is being synced to disk (milliseconds) are
+    committed together, with one sync: one at a time, syncs would cap the bot at a few
+    hundred journal writes a second, and an update takes four.
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="psoasbot-journal", daemon=True)
+        self._thread.start()
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put((function, args, future, loop))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        while (first := self._queue.get()) is not None:
+            calls = [first]
+            stop = False
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                calls.append(more)
+            outcomes: list[tuple[bool, Any]] = []
+            try:
+                with self._journal.batch():
+                    for function, args, _, _ in calls:
+                        try:
+                            outcomes.append((True, function(*args)))
+                        except Exception as exc:  # noqa: BLE001 - handed to its caller
+                            outcomes.append((False, exc))
+            except Exception as exc:  # noqa: BLE001 - the commit failed: every call did
+                outcomes = [(False, exc)] * len(calls)
+            # One wake-up of the event loop for the whole batch, not one per call.
+            settled = [
+                (future, outcome)
+                for (_, _, future, _), outcome in zip(calls, outcomes, strict=True)
+            ]
+            calls[0][3].call_soon_threadsafe(_settle_all, settled)
+            if stop:
+                break
+
+
+_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], tuple[bool, Any]]]) -> None:
+    for future, (ok, value) in settled:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
