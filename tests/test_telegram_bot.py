@@ -878,6 +878,12 @@ def test_telegram_command_options() -> None:
     )
     assert (args.token_file, args.log_text, args.per_user_limit) == (None, False, 10)
     assert args.no_rate_limiter is False
+    assert (args.state_dir, args.stop_grace, args.replay_max_age) == (None, 10.0, 86400.0)
+    config = config_from(
+        build_parser().parse_args(["telegram", "--state-dir", "/srv/s", "--stop-grace", "2.5"]),
+        {"PSOASBOT_TELEGRAM_TOKEN": TOKEN},
+    )
+    assert (config.state_dir, config.stop_grace) == (Path("/srv/s"), 2.5)
 
 
 @pytest.mark.parametrize("off", [False, True], ids=["default", "no-rate-limiter"])
