@@ -302,6 +302,8 @@ def one_run(args: argparse.Namespace, log_path: Path, transport: str) -> Run:
         PSOASBOT_TELEGRAM_API_URL=api.base_url,
         NO_PROXY="127.0.0.1,localhost",
         PYTHONPATH=str(ROOT),
+        # A journal of its own for each run: the fake Bot API numbers updates from 1 again.
+        PSOASBOT_STATE_DIR=str(log_path.with_suffix(".state")),
     )
     deadline = time.monotonic() + args.timeout
     run = api.run

@@ -12,9 +12,13 @@ rebuilt (and overwritten) otherwise:
 - its payload has the size and the SHA-256 the header gives: checked before unpickling, so
   a truncated or corrupt file is never unpickled.
 
-Files are written to a temporary file in the cache folder and renamed into place, so a
-reader never sees half a file. A folder that cannot be created or written (a read-only
-home) only means that nothing is cached. There is one file per corpus folder, engine and
+Only a regular file is read, opened without following a symbolic link and without
+waiting (a FIFO planted at the predictable path of a shared cache folder is skipped, not
+waited on), and only up to MAX_FILE_BYTES; an object of another type than the one asked
+for is discarded and rebuilt. Files are written to a temporary file in the cache folder
+and renamed into place, so a reader never sees half a file. Folders are created readable
+by their owner only, whatever the umask. A folder that cannot be created or written (a
+read-only home) only means that nothing is cached. There is one file per corpus folder, engine and
 settings, replaced when any part of its key changes; beyond MAX_FILES files, the least
 recently used are deleted.
 
@@ -24,6 +28,7 @@ The library reads no environment variables: front-ends pick the folder with
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import json
@@ -52,33 +57,55 @@ MAGIC = b"psoasbot index cache\n"
 _HEADER = struct.Struct(f">{len(MAGIC)}s32sQ32s")
 _CHUNK = 1 << 20
 MAX_FILES = 16
+# A cache file is hashed in full before it is unpickled; a bigger one (an index of many
+# millions of passages, or a file planted to waste time) is not read at all.
+MAX_FILE_BYTES = 8 << 30
 _STALE_TEMP_SECONDS = 3600  # a temporary file this old was left by a process that died
 
 
-def cache_dir_from_env(environ: Mapping[str, str], platform: str = sys.platform) -> Path | None:
+def cache_dir_from_env(environ: Mapping[str, str]) -> Path | None:
     """Return the cache folder a front-end should use; None turns caching off.
 
     `$PSOASBOT_CACHE_DIR` when set (an empty value turns caching off), else the platform's
-    user cache folder: `$XDG_CACHE_HOME/psoasbot` or `~/.cache/psoasbot` on Linux,
-    `~/Library/Caches/psoasbot` on macOS, `%LOCALAPPDATA%\\psoasbot\\Cache` on Windows.
+    user cache folder as platformdirs gives it: `$XDG_CACHE_HOME/psoasbot` or
+    `~/.cache/psoasbot` on Linux, `~/Library/Caches/psoasbot` on macOS,
+    `%LOCALAPPDATA%\\psoasbot\\Cache` on Windows. platformdirs reads `XDG_CACHE_HOME` and
+    the home folder from the process environment itself (and ignores a relative
+    `XDG_CACHE_HOME`, as the XDG rules say); with no home to put it in, nothing is cached.
     """
     if CACHE_DIR_VARIABLE in environ:
         value = environ[CACHE_DIR_VARIABLE]
         return Path(value).expanduser() if value.strip() else None
-    if platform == "win32" and environ.get("LOCALAPPDATA"):
-        return Path(environ["LOCALAPPDATA"]) / "psoasbot" / "Cache"
-    xdg = environ.get("XDG_CACHE_HOME", "")
-    if platform not in ("win32", "darwin") and os.path.isabs(xdg):
-        return Path(xdg) / "psoasbot"
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):  # no HOME and no password entry: no cache
-        return None
-    if platform == "darwin":
-        return home / "Library" / "Caches" / "psoasbot"
-    if platform == "win32":
-        return home / "AppData" / "Local" / "psoasbot" / "Cache"
-    return home / ".cache" / "psoasbot"
+    import platformdirs  # only front-ends ask, so `import psoasbot` does not load it
+
+    folder = platformdirs.user_cache_path("psoasbot", appauthor=False)
+    return folder if folder.is_absolute() else None
+
+
+def make_private_dir(folder: Path) -> None:
+    """Create a folder, and its missing parents, readable by their owner only (0700).
+
+    Each folder created is set to 0700 whatever the umask (`mkdir -p` would make the
+    parents 0777 under `umask 000`); a folder that already exists is left as it is.
+
+    Raises:
+        OSError: a folder cannot be created, or something else is in the way.
+    """
+    missing: list[Path] = []
+    current = Path(folder)
+    while not os.path.lexists(current):
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:  # made by another process meanwhile: its mode is its own
+            continue
+        os.chmod(path, 0o700)
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
 
 
 def load_or_build(
@@ -87,11 +114,12 @@ def load_or_build(
     engine: str,
     settings: IndexSettings,
     build: Callable[[], T],
+    kind: type | None = None,
 ) -> T:
     """Return what `build()` returns for this corpus folder, engine and settings.
 
-    Loaded from `cache_dir` when a valid cache file is there; otherwise built and stored.
-    With `cache_dir` None, just build.
+    Loaded from `cache_dir` when a valid cache file is there and holds an object of type
+    `kind` (when given); otherwise built and stored. With `cache_dir` None, just build.
 
     Raises:
         CorpusError: the folder or one of its documents cannot be read.
@@ -102,7 +130,9 @@ def load_or_build(
     key = cache_key(folder, engine, settings, corpus)
     path = cache_dir / f"index-{_slot(folder, engine, settings)}.pickle"
     found = _load(path, key)
-    if found is not _MISS:
+    # A file that passed every check but holds another type (written by a psoasbot whose
+    # code hashed the same, or by hand) would break every run until deleted: rebuild it.
+    if found is not _MISS and (kind is None or isinstance(found, kind)):
         with suppress(OSError):
             os.utime(path)  # recently used: kept when old files are deleted
         return cast(T, found)
@@ -204,13 +234,13 @@ _MISS = _Miss()
 def _load(path: Path, key: bytes) -> object:
     """Return the cached object, or _MISS for a missing, foreign, stale or corrupt file."""
     try:
-        file = open(path, "rb")
+        file = _open_regular(path)
     except OSError:
         return _MISS
     with file:
         try:
             stat = os.fstat(file.fileno())
-            if not _trusted(stat):
+            if not _trusted(stat) or stat.st_size > MAX_FILE_BYTES:
                 return _MISS
             header = file.read(_HEADER.size)
             if len(header) != _HEADER.size:
@@ -226,6 +256,26 @@ def _load(path: Path, key: bytes) -> object:
             return _unpickle(file)
         except Exception:  # noqa: BLE001 - any failure to read a cache file means: rebuild
             return _MISS
+
+
+def _open_regular(path: Path) -> IO[bytes]:
+    """Open a file for reading only if it is a regular file, never waiting to open it.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer, and
+    O_NOFOLLOW refuses a symbolic link; anything but a regular file is then refused.
+
+    Raises:
+        OSError: the file is missing, a link, or not a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _unpickle(file: IO[bytes]) -> object:
@@ -277,7 +327,7 @@ def _store(path: Path, key: bytes, value: object) -> None:
 
     tmp: str | None = None
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pickle", dir=path.parent)
         with os.fdopen(fd, "wb") as file:
             file.write(bytes(_HEADER.size))

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from psoasbot import __version__
+from psoasbot._argtypes import positive_int
 from psoasbot.corpus import DocumentError
 from psoasbot.errors import CorpusWarning, PsoasbotError
 from psoasbot.evaluation import EVAL_K
 from psoasbot.index import DEFAULT_K, ENGINES
+from psoasbot.telegram_command import add_telegram_command
 
 if TYPE_CHECKING:
     from psoasbot.answer import Assistant
@@ -50,14 +52,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"Error: {message}\n")
 
 
-def positive_int(text: str) -> int:
+def corpus_folder(text: str) -> str:
+    """--corpus: a folder path, resolved; "" would silently index the current folder."""
+    from psoasbot.corpus import resolve_folder
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+        return str(resolve_folder(text))
+    except PsoasbotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     corpus = Parser(add_help=False)
     corpus.add_argument(
-        "--corpus", metavar="DIR", help="a folder of .md/.txt articles (default: the built-in ones)"
+        "--corpus",
+        type=corpus_folder,
+        metavar="DIR",
+        help="a folder of .md/.txt articles (default: the built-in ones)",
     )
     engine = Parser(add_help=False, parents=[corpus])
     engine.add_argument(
@@ -155,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each of these imports its module only when run, so `psoasbot ask` never loads them.
     _register_eval(commands, engine)
-    _register_telegram(commands, retrieval)
+    add_telegram_command(commands, retrieval, cmd_telegram)
     # A usage mistake found after parsing is shown under its own command's usage.
     for command in commands.choices.values():
         command.set_defaults(command_parser=command)
@@ -384,76 +389,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         data = {"sets": {name: r.to_dict() for name, r in reports}, "all": together.to_dict()}
         print(json.dumps(data, ensure_ascii=False, indent=2))
     return 0
-
-
-def _register_telegram(
-    commands: argparse._SubParsersAction, retrieval: argparse.ArgumentParser
-) -> None:
-    telegram = commands.add_parser(
-        "telegram",
-        parents=[retrieval],
-        help="run the Telegram bot",
-        description=(
-            "Run the Telegram bot, with long polling or (--webhook-url) a webhook, until "
-            "SIGINT or SIGTERM. The token comes from PSOASBOT_TELEGRAM_TOKEN or --token-file; "
-            "PSOASBOT_TELEGRAM_API_URL points it at a self-hosted Bot API server and "
-            "PSOASBOT_TELEGRAM_WEBHOOK_SECRET sets the webhook's secret token. Needs the "
-            "'telegram' extra; without it, this command prints the command that installs it."
-        ),
-    )
-    telegram.add_argument("--token-file", metavar="PATH", help="read the bot token from a file")
-    telegram.add_argument(
-        "--webhook-url",
-        metavar="URL",
-        help="receive updates on this public HTTPS URL instead of long polling",
-    )
-    telegram.add_argument(
-        "--listen",
-        default="127.0.0.1",
-        metavar="ADDRESS",
-        help="webhook: the address to listen on (default 127.0.0.1)",
-    )
-    telegram.add_argument(
-        "--port",
-        type=_port,
-        default=8443,
-        help="webhook: the port to listen on (default 8443)",
-    )
-    telegram.add_argument(
-        "--per-user-limit",
-        type=positive_int,
-        default=10,
-        metavar="N",
-        help="questions a person may ask per minute (default 10)",
-    )
-    telegram.add_argument(
-        "--no-rate-limiter",
-        action="store_true",
-        help=(
-            "send as fast as replies are ready, not at most 30 messages a second (20 a minute "
-            "per group) as Telegram allows: for a load test or a Bot API server without "
-            "those limits"
-        ),
-    )
-    telegram.add_argument(
-        "--log-text",
-        action="store_true",
-        help="also log what people write (health information: off by default)",
-    )
-    telegram.add_argument(
-        "--log-level",
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        default="INFO",
-        help="how much to log (default INFO: a line per update)",
-    )
-    telegram.set_defaults(handler=cmd_telegram)
-
-
-def _port(text: str) -> int:
-    port = positive_int(text)
-    if port > 65535:
-        raise argparse.ArgumentTypeError(f"must be at most 65535, not {port}")
-    return port
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:

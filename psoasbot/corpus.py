@@ -13,7 +13,10 @@ one (corpus_check.py, `psoasbot corpus check`) lists them all.
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +35,9 @@ _FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:\s?(.*)$")
 # A plain-text line this short, with no final punctuation but '?', reads as a heading.
 _TXT_HEADING_MAX_WORDS = 12
 _TITLE_MAX_CHARS = 120
+# C0 and C1 control characters (ESC starts a terminal escape sequence) and DEL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SHOWN_PATH_CHARS = 200
 
 Severity = Literal["error", "warning"]
 
@@ -50,7 +56,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file} line {self.line}"
+        file = shown_path(self.file)
+        where = file if self.line is None else f"{file} line {self.line}"
         return f"{where}: {self.message}"
 
 
@@ -131,25 +138,102 @@ def inspect_files(
 
 
 def document_files(folder: Path) -> list[Path]:
-    """List a corpus folder's .md and .txt files (hidden ones skipped), sorted."""
-    if not folder.exists():
-        raise CorpusError(
-            f"corpus folder {folder} does not exist; pass a folder of .md or .txt files"
-        )
-    if not folder.is_dir():
-        raise CorpusError(f"{folder} is not a folder; pass a folder of .md or .txt files")
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix.lower() in SUFFIXES
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    """List a corpus folder's .md and .txt files (hidden ones skipped), sorted.
+
+    Sub-folders are read too, except hidden ones and links to folders (a link may loop).
+
+    Raises:
+        CorpusError: the folder is missing, not a folder, a link loop, a path too long, or
+            it or one of its sub-folders cannot be read; or it holds no documents.
+    """
+    try:
+        if not stat.S_ISDIR(os.stat(folder).st_mode):
+            raise CorpusError(
+                f"{shown_path(folder)} is not a folder; pass a folder of .md or .txt files"
+            )
+    except OSError as exc:
+        raise _path_error(folder, exc) from None
+    files: list[Path] = []
+    _walk(folder, folder, files)
     if not files:
         raise CorpusError(
-            f"corpus folder {folder} holds no .md or .txt documents; add at least one"
+            f"corpus folder {shown_path(folder)} holds no .md or .txt documents; add at least one"
         )
-    return files
+    return sorted(files)
+
+
+def _walk(root: Path, folder: Path, files: list[Path]) -> None:
+    """Add the documents under `folder` to `files`; a folder that cannot be read is an error."""
+    try:
+        with os.scandir(folder) as entries:
+            found = list(entries)
+    except OSError as exc:
+        raise _path_error(folder, exc, None if folder == root else root) from None
+    for entry in found:
+        if entry.name.startswith("."):
+            continue
+        path = folder / entry.name
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _walk(root, path, files)
+            elif path.suffix.lower() in SUFFIXES and entry.is_file():
+                files.append(path)
+        except OSError as exc:
+            raise _path_error(path, exc, root) from None
+
+
+def _path_error(path: Path, exc: OSError, root: Path | None = None) -> CorpusError:
+    """Say what is wrong with a corpus path, naming it (and how to fix it)."""
+    where = f"corpus folder {shown_path(path)}" if root is None else shown_path(path)
+    if exc.errno == errno.ENOENT and root is None:
+        return CorpusError(f"{where} does not exist; pass a folder of .md or .txt files")
+    if exc.errno == errno.ELOOP:
+        return CorpusError(f"{where} is a loop of symbolic links; pass the folder itself")
+    if exc.errno == errno.ENAMETOOLONG:
+        return CorpusError(
+            f"{where} is too long a path ({len(str(path)):,} characters); "
+            "pass a shorter path to the folder"
+        )
+    reason = exc.strerror or str(exc)
+    if root is None:
+        return CorpusError(
+            f"{where} cannot be read ({reason}); check that it exists and is readable"
+        )
+    return CorpusError(
+        f"{where}: a sub-folder of the corpus that cannot be read ({reason}); make it "
+        "readable, or move it out of the corpus folder"
+    )
+
+
+def shown_path(path: str | Path) -> str:
+    """Return a path as an error message shows it: control characters escaped, not too long.
+
+    A file name may hold any byte but "/" and NUL: an escape sequence in one must not
+    reach the terminal that prints the error.
+    """
+    text = str(path)
+    if len(text) > _SHOWN_PATH_CHARS:
+        text = text[: _SHOWN_PATH_CHARS - 1] + "…"
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def resolve_folder(path: str | Path) -> Path:
+    """Return a corpus folder's absolute path, links resolved.
+
+    Raises:
+        CorpusError: the path is empty, a loop of symbolic links or too long.
+    """
+    if not str(path).strip():
+        raise CorpusError(
+            "the corpus folder path is empty; pass a folder of .md or .txt files, or none "
+            "for the built-in articles"
+        )
+    try:
+        return Path(path).resolve()
+    except RuntimeError:  # Python before 3.13 says "Symlink loop" so
+        raise _path_error(Path(path), OSError(errno.ELOOP, "symlink loop")) from None
+    except OSError as exc:
+        raise _path_error(Path(path), exc) from None
 
 
 def read_document(file: Path, doc_id: str | None = None) -> Document:

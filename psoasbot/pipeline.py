@@ -100,7 +100,7 @@ def index_folder(
         docs = read_documents(folder, files)
         return index_documents(docs, engine, settings, where=str(folder), total=len(files))
 
-    return load_or_build(cache_dir, folder, engine, settings, build)
+    return load_or_build(cache_dir, folder, engine, settings, build, IndexedCorpus)
 
 
 def index_documents(

@@ -6,6 +6,7 @@ Telegram's HTML messages are made in telegram_html.py.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 DEFAULT_WIDTH = 88
 
 _BOLD, _DIM, _RED, _RESET = "\033[1m", "\033[2m", "\033[1;31m", "\033[0m"
+# Control characters but newline and tab: ESC (and the C1 CSI, 0x9b) would start a terminal
+# escape sequence, which a corpus file could use to rewrite the screen or the title bar.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1 = re.compile(r"[\x7f-\x9f]")
 
 
 def plural(count: int, noun: str) -> str:
@@ -27,12 +32,23 @@ def plural(count: int, noun: str) -> str:
 
 def to_json(answer: Answer) -> str:
     """Render an answer as one line of JSON (the CLI's --json)."""
-    return json.dumps(answer.to_dict(), ensure_ascii=False)
+    return _escape_c1(json.dumps(answer.to_dict(), ensure_ascii=False))
 
 
 def sources_to_json(sources: Sequence[Source]) -> str:
     """Render the articles of a corpus as an indented JSON list (`psoasbot sources --json`)."""
-    return json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2)
+    return _escape_c1(json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2))
+
+
+def _escape_c1(text: str) -> str:
+    # json.dumps escapes C0 control characters, but with ensure_ascii=False not DEL and C1
+    # (0x9b is CSI to many terminals); the escaped form is the same JSON string.
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _clean(text: str) -> str:
+    """Replace control characters (but newline and tab) with U+FFFD, for a terminal."""
+    return _CONTROL.sub("\ufffd", text)
 
 
 def to_text(
@@ -55,15 +71,15 @@ def to_text(
         out.append("")
     if answer.notice:
         code = _RED if answer.urgent else _BOLD
-        paragraphs = answer.notice.split("\n\n")
+        paragraphs = _clean(answer.notice).split("\n\n")
         out.append("\n\n".join(style(code, _wrap(p, width)) for p in paragraphs))
         out.append("")
     for hit in answer.passages:
         label = f"{hit.rank}. "
-        out.append(style(_BOLD, _wrap(label + hit.citation, width, " " * len(label))))
-        out.append(_wrap_block(hit.text, width, "   "))
+        out.append(style(_BOLD, _wrap(label + _clean(hit.citation), width, " " * len(label))))
+        out.append(_wrap_block(_clean(hit.text), width, "   "))
         out.append("")
-    out.append(style(_DIM, _wrap("Disclaimer: " + answer.disclaimer, width)))
+    out.append(style(_DIM, _wrap("Disclaimer: " + _clean(answer.disclaimer), width)))
     return "\n".join(out)
 
 
@@ -72,9 +88,9 @@ def sources_to_text(sources: Sequence[Source], width: int = DEFAULT_WIDTH) -> st
     lines = []
     for n, src in enumerate(sources, 1):
         label = f"{n}. "
-        lines.append(_wrap(label + src.title, width, " " * len(label)))
-        by = f", by {src.author}" if src.author else ""
-        lines.append(f"   {src.source}{by}: {plural(src.passages, 'passage')}")
+        lines.append(_wrap(label + _clean(src.title), width, " " * len(label)))
+        by = f", by {_clean(src.author)}" if src.author else ""
+        lines.append(f"   {_clean(src.source)}{by}: {plural(src.passages, 'passage')}")
     return "\n".join(lines)
 
 
@@ -84,8 +100,8 @@ def corpus_report_to_text(report: CorpusReport) -> str:
     lines = []
     for p in report.problems:
         where = p.file if p.line is None else f"{p.file}:{p.line}"
-        lines.append(f"{where}: {p.severity}: {p.message}")
-    checked = f"{report.folder}: {plural(report.files, 'file')}"
+        lines.append(_clean(f"{where}: {p.severity}: {p.message}"))
+    checked = _clean(f"{report.folder}: {plural(report.files, 'file')}")
     if not report.problems:
         return f"{checked}, no problems"
     found = [

@@ -39,6 +39,9 @@ SLOW_DOWN = (
     "{seconds} seconds, then ask again."
 )
 STALE_BUTTON = "This button no longer works; send me your question as a message."
+# Starts a reply sent long after its question (the bot was restarted, or Telegram made it
+# wait): the first message of the reply begins with it.
+LATE_REPLY = "<i>Sorry for the delay in answering.</i>\n\n"
 
 
 def start_messages(articles: int, username: str, disclaimer: str) -> list[str]:

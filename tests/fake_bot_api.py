@@ -13,7 +13,11 @@ message (400 "can't parse entities") and its length (400 "message is too long").
 
 Faults are injected per method and used once each, in order: `api.fail("sendMessage",
 429, retry_after=1)`, `api.fail("sendMessage", 400, "Bad Request: message is too long")`,
-`api.drop("getUpdates")` (close the connection without answering).
+`api.drop("getUpdates")` (close the connection without answering),
+`api.lose_answer("sendMessage")` (do what was asked, then close the connection without
+answering: the bot cannot know the message went out). `api.hold("sendMessage")` makes
+every call wait, done but unanswered, until `api.release()`; `api.revoke()` makes every
+later call fail as with a revoked token (401).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import html
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -126,6 +131,7 @@ class Fault:
     description: str = ""
     retry_after: int | None = None
     drop: bool = False
+    lose_answer: bool = False  # do what was asked, then drop the connection
 
 
 @dataclass
@@ -150,10 +156,12 @@ class FakeBotAPI:
         self._faults: dict[str, deque[Fault]] = {}
         self._chats: dict[int, JSON] = {}
         self._closed = False
+        self._held: set[str] = set()
+        self._release = threading.Event()
         self.calls: list[Call] = []
         self.webhook: JSON = {}
         self.commands: list[JSON] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -172,6 +180,7 @@ class FakeBotAPI:
         with self._lock:
             self._closed = True
             self._lock.notify_all()
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
@@ -235,6 +244,26 @@ class FakeBotAPI:
         """Make the next call of `method` lose its connection without an answer (used once)."""
         self._add_fault(method, Fault(drop=True))
 
+    def lose_answer(self, method: str) -> None:
+        """Make the next call of `method` succeed, but drop the connection before answering."""
+        self._add_fault(method, Fault(lose_answer=True))
+
+    def hold(self, method: str) -> None:
+        """Make every call of `method` wait (done, but unanswered) until release()."""
+        with self._lock:
+            self._held.add(method)
+            self._release.clear()
+
+    def release(self) -> None:
+        with self._lock:
+            self._held.clear()
+            self._release.set()
+
+    def revoke(self) -> None:
+        """Revoke the token: from now on every call is answered 401 Unauthorized."""
+        with self._lock:
+            self.token = self.token + "-revoked"
+
     def _add_fault(self, method: str, fault: Fault) -> None:
         with self._lock:
             self._faults.setdefault(method, deque()).append(fault)
@@ -289,7 +318,7 @@ class FakeBotAPI:
                 return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
             faults = self._faults.get(method)
             fault = faults.popleft() if faults else None
-        if fault is not None:
+        if fault is not None and not fault.lose_answer:
             if fault.drop:
                 call.status = 0
                 return None
@@ -311,6 +340,12 @@ class FakeBotAPI:
         except _BadRequest as exc:
             call.status = 400
             return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
+        if fault is not None and fault.lose_answer:
+            return None  # done, as a 200, but the bot never hears of it
+        with self._lock:
+            held = method in self._held
+        if held:
+            self._release.wait(60)
         return 200, {"ok": True, "result": result}
 
     def _api_getMe(self, params: JSON) -> JSON:
@@ -378,6 +413,13 @@ class FakeBotAPI:
 
 class _BadRequest(Exception):
     pass
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A bot killed (SIGKILL) mid-request resets its connections: nothing to report.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _make_handler(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:

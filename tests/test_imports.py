@@ -56,14 +56,16 @@ LAYERS: list[set[str]] = [
     {"cli"},
     {"telegram_bot"},
     {"telegram_bot.app"},
-    {"telegram_bot.handlers"},
+    {"telegram_bot.polling", "telegram_bot.webhook", "telegram_bot.handlers"},
+    {"telegram_bot.dispatch"},
+    {"telegram_bot.delivery", "telegram_bot.journal"},
     {
         "telegram_bot.config",
         "telegram_bot.limit",
         "telegram_bot._logging",
         "telegram_bot._transport",
     },
-    {"telegram_html", "evaluation", "chat"},
+    {"telegram_html", "evaluation", "chat", "telegram_command"},
     {"render", "progress"},
     {"__init__"},
     {"answer"},
@@ -73,7 +75,7 @@ LAYERS: list[set[str]] = [
     {"index", "lexicon", "_red_flag_file"},
     {"_bm25s_engine", "_ranking", "analysis", "chunking", "english", "corpus_check"},
     {"corpus"},
-    {"models", "errors", "_extras"},
+    {"models", "errors", "_extras", "_argtypes"},
 ]
 LAYER_OF = {module: n for n, layer in enumerate(LAYERS) for module in layer}
 MAX_LINES = 500

@@ -49,6 +49,7 @@ from psoasbot.telegram_html import (
     ASK_USAGE,
     COMMANDS,
     EMPTY_MENTION,
+    LATE_REPLY,
     STALE_BUTTON,
     UNKNOWN_COMMAND,
     UNSUPPORTED,
@@ -742,8 +743,17 @@ def test_token_comes_from_the_environment_or_a_file(tmp_path: Path) -> None:
         read_token(None, {"PSOASBOT_TELEGRAM_TOKEN": "12:ab cd"})
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own state folder: a bot process never writes the home folder's."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("PSOASBOT_STATE_DIR", str(folder))
+    return folder
+
+
 def bot_env(api_url: str | None = None, token: str | None = TOKEN) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSOASBOT_")}
+    env["PSOASBOT_STATE_DIR"] = os.environ["PSOASBOT_STATE_DIR"]
     env["NO_PROXY"] = "127.0.0.1,localhost"
     env["PYTHONPATH"] = str(ROOT)
     if token is not None:
@@ -868,6 +878,12 @@ def test_telegram_command_options() -> None:
     )
     assert (args.token_file, args.log_text, args.per_user_limit) == (None, False, 10)
     assert args.no_rate_limiter is False
+    assert (args.state_dir, args.stop_grace, args.replay_max_age) == (None, 10.0, 86400.0)
+    config = config_from(
+        build_parser().parse_args(["telegram", "--state-dir", "/srv/s", "--stop-grace", "2.5"]),
+        {"PSOASBOT_TELEGRAM_TOKEN": TOKEN},
+    )
+    assert (config.state_dir, config.stop_grace) == (Path("/srv/s"), 2.5)
 
 
 @pytest.mark.parametrize("off", [False, True], ids=["default", "no-rate-limiter"])
@@ -885,3 +901,138 @@ def test_no_rate_limiter_stops_throttling_but_still_retries(off: bool) -> None:
     # ... but only the default holds sends to 30 a second and 20 a minute per group (a rate
     # of 0 is AIORateLimiter's documented "no limit": it then keeps no limiter at all).
     assert (limiter._base_limiter is None, limiter._group_max_rate == 0) == (off, off)
+
+
+# --- replies whose outcome is unknown: at most twice --------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_reply_whose_answer_was_lost_is_sent_once_more_and_no_more(
+    api: FakeBotAPI,
+) -> None:
+    async with running_bot(api, retry_delay=0.1):
+        api.lose_answer("sendMessage")
+        api.lose_answer("sendMessage")
+        message = api.push_message(text_message(api.private_chat(7), "why is my psoas tight?"))
+        await api.wait_for(lambda: len(api.sent_messages()) == 2, what="the repeat")
+        await asyncio.sleep(0.5)  # a third send would come now
+        after = await ask(api, "and now?")
+
+    # Telegram took both sends, and answered neither: the message is not sent a third time.
+    assert [reply_id(m) for m in api.sent_messages()] == [message["message_id"]] * 2 + [
+        reply_id(after)
+    ]
+    assert texts(api)[:2] == [DEFAULT_REPLY] * 2
+
+
+@pytest.mark.asyncio
+async def test_a_reply_that_surely_did_not_arrive_is_sent_again(api: FakeBotAPI) -> None:
+    async with running_bot(api, retry_delay=0.1):
+        for _ in range(3):
+            api.fail("sendMessage", 502, "Bad Gateway")
+        reply = await ask(api, "why is my psoas tight?")
+        await asyncio.sleep(0.3)
+
+    assert reply["text"] == DEFAULT_REPLY
+    assert len(api.sent_messages()) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_late_reply_starts_with_an_apology(api: FakeBotAPI) -> None:
+    async with running_bot(api, late_after=0.0):
+        reply = await ask(api, "why is my psoas tight?")
+
+    assert reply["text"] == LATE_REPLY + DEFAULT_REPLY
+
+
+@pytest.mark.asyncio
+async def test_updates_are_journaled_and_marked_done(api: FakeBotAPI, state_dir: Path) -> None:
+    from psoasbot.telegram_bot.journal import Journal
+
+    async with running_bot(api, state_dir=state_dir):
+        await ask(api, "why is my psoas tight?")
+        api.push_update({"message": "not a message"})
+        await api.wait_for(lambda: api.polled() >= 3)
+
+    journal = Journal(state_dir, TOKEN.partition(":")[0])
+    try:
+        assert journal.counts() == {"done": 1, "skipped": 1}
+        assert journal.entry(1).payload == ""  # no question text kept once answered
+    finally:
+        journal.close()
+
+
+def test_the_state_folder_comes_from_the_option_the_environment_or_platformdirs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from psoasbot.telegram_bot.config import state_dir_from
+
+    monkeypatch.setenv("HOME", "/home/ada")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    environ = {"PSOASBOT_STATE_DIR": "/srv/psoasbot"}
+    assert state_dir_from("/var/lib/psoasbot", environ) == Path("/var/lib/psoasbot")
+    assert state_dir_from(None, environ) == Path("/srv/psoasbot")
+    if sys.platform == "linux":
+        assert state_dir_from(None, {}) == Path("/home/ada/.local/state/psoasbot")
+
+
+def test_a_state_folder_that_cannot_be_made_is_a_clear_error(
+    api: FakeBotAPI, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    process = start_bot(
+        "--corpus",
+        str(tiny_corpus),
+        "--state-dir",
+        str(blocker / "state"),
+        env=bot_env(api.base_url),
+    )
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert stderr.endswith(
+        f"Error: cannot open the journal of unanswered questions: {blocker / 'state'}: Not a "
+        "directory; pass --state-dir DIR (or set PSOASBOT_STATE_DIR) to a folder the bot can "
+        "write\n"
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_reply_telegram_refuses_gets_an_apology_and_is_not_tried_again(
+    api: FakeBotAPI,
+) -> None:
+    api.fail("sendMessage", 400, "Bad Request: chat not found")
+    async with running_bot(api, retry_delay=0.05):
+        api.push_message(text_message(api.private_chat(7), "why is my psoas tight?"))
+        await api.wait_for(api.sent_messages, what="the apology")
+        await asyncio.sleep(0.3)  # a retry would come now
+
+    assert texts(api) == [APOLOGY]
+    assert [c.status for c in api.calls_to("sendMessage", None)] == [400, 200]
+
+
+@pytest.mark.asyncio
+async def test_updates_that_cannot_be_journaled_are_not_confirmed(
+    api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from psoasbot.telegram_bot.journal import Journal
+
+    real_add = Journal.add
+    failures = [sqlite3.OperationalError("database or disk is full")]
+
+    def add(self: Journal, *args: Any) -> list[int]:
+        if failures:
+            raise failures.pop()
+        return real_add(self, *args)
+
+    monkeypatch.setattr(Journal, "add", add)
+    async with running_bot(api):
+        reply = await ask(api, "why is my psoas tight?")
+
+    assert reply["text"] == DEFAULT_REPLY
+    # The same update came back: the offset did not move past it while it was not on disk.
+    offsets = [c.params.get("offset") for c in api.calls_to("getUpdates")]
+    assert offsets[:2] == [None, None]

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -15,7 +16,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from psoasbot.telegram_bot._transport import AiohttpRequest
+from psoasbot.telegram_bot._transport import WIRE, AiohttpRequest, Wire
 
 TOKEN = "123456789:AAHfakeTokenForAiohttp_0123456789abcdef"
 
@@ -173,3 +174,57 @@ async def test_proxy_from_the_environment(api: FakeBotAPI, monkeypatch: pytest.M
     async with AiohttpRequest() as request:  # ... a new one reads it
         with pytest.raises(NetworkError):
             await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe", data())
+
+
+# --- what the transport tells delivery.py: could the request have reached Telegram? -----------
+
+
+async def watched(coroutine: Any) -> Wire:
+    """Run a request with a Wire set, as delivery.py does; return the Wire, whatever happened."""
+    wire = Wire()
+    token = WIRE.set(wire)
+    try:
+        await coroutine
+    except NetworkError:
+        pass
+    finally:
+        WIRE.reset(token)
+    return wire
+
+
+@pytest.mark.asyncio
+async def test_an_answer_of_any_status_is_a_known_outcome(api: FakeBotAPI) -> None:
+    api.fail("sendMessage", 502, "Bad Gateway")
+    async with AiohttpRequest() as request:
+        url = f"{api.base_url}{TOKEN}/sendMessage"
+        failed = await watched(request.post(url, data(chat_id=7, text="hi")))
+        sent = await watched(request.post(url, data(chat_id=7, text="hi")))
+    assert (failed.sent, failed.answered, failed.outcome_unknown) == (True, True, False)
+    assert (sent.sent, sent.answered, sent.outcome_unknown) == (True, True, False)
+
+
+@pytest.mark.asyncio
+async def test_a_connection_dropped_after_sending_is_an_unknown_outcome(api: FakeBotAPI) -> None:
+    api.lose_answer("sendMessage")
+    async with AiohttpRequest() as request:
+        url = f"{api.base_url}{TOKEN}/sendMessage"
+        wire = await watched(request.post(url, data(chat_id=7, text="hi")))
+    assert wire.outcome_unknown
+
+
+@pytest.mark.asyncio
+async def test_a_read_timeout_is_an_unknown_outcome(silent_server: str) -> None:
+    async with AiohttpRequest(read_timeout=0.2) as request:
+        wire = await watched(request.do_request(f"{silent_server}/sendMessage", "POST", data()))
+    assert wire.outcome_unknown
+
+
+@pytest.mark.asyncio
+async def test_a_refused_connection_surely_did_not_send() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with AiohttpRequest() as request:
+        url = f"http://127.0.0.1:{port}/bot{TOKEN}/sendMessage"
+        wire = await watched(request.do_request(url, "POST", data()))
+    assert (wire.sent, wire.outcome_unknown) == (False, False)

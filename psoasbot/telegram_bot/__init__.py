@@ -6,8 +6,11 @@ Usage:
     psoasbot telegram --webhook-url https://bot.example.org/psoasbot --port 8443
 
 Environment: PSOASBOT_TELEGRAM_TOKEN (or --token-file PATH), PSOASBOT_TELEGRAM_API_URL (a
-self-hosted Bot API server; default https://api.telegram.org/bot) and, with a webhook,
-PSOASBOT_TELEGRAM_WEBHOOK_SECRET.
+self-hosted Bot API server; default https://api.telegram.org/bot), PSOASBOT_STATE_DIR (or
+--state-dir DIR: the journal's folder) and, with a webhook, PSOASBOT_TELEGRAM_WEBHOOK_SECRET.
+
+No question is lost: each update is journaled on disk before Telegram is told it may forget
+it, and marked done once answered; a restart after a kill answers what is left.
 
 In a private chat every text message is a question; the reply lists the passages, each
 with its citation, then the disclaimer. /start, /help, /sources and /ask QUESTION work
@@ -21,8 +24,10 @@ client, which logs request URLs, is kept at WARNING should it ever be used).
 
 This package is the only part of psoasbot that imports telegram: config.py (options, token,
 environment), limit.py (the per-user limit), handlers.py (what each update gets),
-app.py (building, running and stopping the application), _logging.py and _transport.py
-(the aiohttp HTTP transport). How replies look is telegram_html.py's job.
+app.py (building, running and stopping the application), polling.py and webhook.py (taking
+updates in), dispatch.py (journaling and handling each one), journal.py (the SQLite file),
+delivery.py (sending a reply at least once and at most twice), _logging.py and
+_transport.py (the aiohttp HTTP transport). How replies look is telegram_html.py's job.
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ def configure_logging(level: str, redactor: TokenRedactor, log_text: bool) -> No
     # httpx (if used) logs every request URL at INFO, and a Bot API URL holds the token.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    # tornado logs a line per webhook request; the bot logs its own line per update.
-    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    # aiohttp's server would log a line per webhook request (webhook.py turns it off too);
+    # the bot logs its own line per update.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if not log_text:
         logging.getLogger("telegram").setLevel(max(numeric, logging.INFO))

@@ -12,6 +12,9 @@ NetworkError. aiohttp has neither a pool nor a write time-out: the pool wait is 
 here with a semaphore (so that a full pool raises PTB's "Pool timeout" TimedOut), and the
 whole request by connect + write + read time-outs together.
 
+A send that may have reached Telegram without an answer coming back is told apart from one
+that surely did not (see `Wire`), so that the bot repeats the first kind at most once.
+
 Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), as with
 httpx, looked up once per host: aiohttp's own `trust_env` looks them up again, and reads
 ~/.netrc in a worker thread, for every request.
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlencode
 
@@ -38,6 +43,26 @@ POOL_TIMEOUT_MESSAGE = (
     "pool size or the pool timeout."
 )
 
+
+@dataclass
+class Wire:
+    """What became of the last request made while this is `WIRE`'s value.
+
+    `delivery.py` sets one around each reply message it sends; the transport marks when
+    the request may have left (`sent`: a connection was made) and when Telegram's whole
+    answer came back (`answered`), whatever its status.
+    """
+
+    sent: bool = False
+    answered: bool = False
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """The request may have reached Telegram, but no answer said what it did."""
+        return self.sent and not self.answered
+
+
+WIRE: ContextVar[Wire | None] = ContextVar("psoasbot_wire", default=None)
 
 _Proxy = tuple[URL, BasicAuth | None]
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -181,6 +206,9 @@ class AiohttpRequest(BaseRequest):
         else:
             await pool.acquire()  # free: returns at once
         proxy, proxy_auth = self._proxy(url) or (None, None)
+        wire = WIRE.get()
+        if wire is not None:
+            wire.sent, wire.answered = True, False
         try:
             async with session.request(
                 method,
@@ -191,7 +219,17 @@ class AiohttpRequest(BaseRequest):
                 proxy=proxy,
                 proxy_auth=proxy_auth,
             ) as response:
-                return response.status, await response.read()
+                answer = response.status, await response.read()
+            if wire is not None:
+                wire.answered = True
+            return answer
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
+            # No connection was made: the request surely did not reach Telegram.
+            if wire is not None:
+                wire.sent = False
+            if isinstance(err, asyncio.TimeoutError):
+                raise TimedOut from err
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
         except asyncio.TimeoutError as err:  # aiohttp's time-outs (also ClientErrors)
             raise TimedOut from err
         except aiohttp.ClientError as err:

@@ -1,4 +1,8 @@
-"""The bot's application: build it (transport, retries, rate limits, handlers), run it, stop it."""
+"""The bot's application: build it (transport, retries, rate limits, handlers), run it, stop it.
+
+Updates come in through polling.py or webhook.py, not python-telegram-bot's Updater: they
+are journaled (dispatch.py) before Telegram is told it may forget them.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from psoasbot.telegram_bot._logging import log
-from psoasbot.telegram_bot._transport import AiohttpRequest
-from psoasbot.telegram_bot.config import BotConfig
+from psoasbot.telegram_bot._transport import WIRE, AiohttpRequest
+from psoasbot.telegram_bot.config import BotConfig, TelegramBotError
+from psoasbot.telegram_bot.dispatch import Dispatcher
 from psoasbot.telegram_bot.handlers import Asker, BotState, add_handlers
+from psoasbot.telegram_bot.journal import Journal, JournalError
 from psoasbot.telegram_bot.limit import PerUserLimit
+from psoasbot.telegram_bot.polling import poll
+from psoasbot.telegram_bot.webhook import make_webhook_app, start_webhook
 from psoasbot.telegram_html import COMMANDS
 
 # What the bot asks Telegram for; anything else (channel posts, member changes) it ignores.
@@ -32,6 +40,7 @@ CONCURRENT_UPDATES = 16
 # Connections for sends (getUpdates has its own one): room for every update in progress
 # to send its reply and a chat action at once, plus start-up and retries.
 CONNECTION_POOL_SIZE = 64
+POLL_REQUEST = "poll_request"  # application.bot_data's key for polling.py's connection
 
 
 def make_request(connection_pool_size: int) -> BaseRequest:
@@ -48,9 +57,10 @@ class RetryingRateLimiter(AIORateLimiter):
     """AIORateLimiter (which honours RetryAfter) that also retries network failures.
 
     A call that fails to reach Telegram (connection refused or dropped, time-out) is tried
-    again after 0.5, 1, 2, 4 seconds. A reply may then arrive twice if Telegram got the
-    first try but its answer was lost: better than no reply at all. Errors Telegram itself
-    answers with (a bad request, a blocked bot) are not retried.
+    again after 0.5, 1, 2, 4 seconds, except a reply message that may have reached Telegram
+    without its answer coming back: that one is left to delivery.py, which repeats it at
+    most once. Errors Telegram itself answers with (a bad request, a blocked bot) are not
+    retried.
     """
 
     def __init__(self, *, network_retries: int = 4, backoff: float = 0.5, **kwargs: Any) -> None:
@@ -77,7 +87,8 @@ class RetryingRateLimiter(AIORateLimiter):
             except BadRequest:
                 raise
             except NetworkError as exc:
-                if attempt >= self._network_retries:
+                wire = WIRE.get()
+                if attempt >= self._network_retries or (wire is not None and wire.outcome_unknown):
                     raise
                 attempt += 1
                 log.warning(
@@ -93,11 +104,6 @@ class RetryingRateLimiter(AIORateLimiter):
                 delay = min(delay * 2, 30.0)
 
 
-def _polling_error(exc: TelegramError) -> None:
-    # PTB retries getUpdates after any error, waiting 1 s, then 1.5 times longer up to 30 s.
-    log.warning("Getting updates from Telegram failed (%s: %s); retrying", type(exc).__name__, exc)
-
-
 def build_application(
     config: BotConfig, assistant: Asker
 ) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -105,6 +111,8 @@ def build_application(
     # Without the rate limiter, sends are not held to Telegram's 30 a second (20 a minute per
     # group), but Telegram's 429 answers are still waited out and network failures retried.
     throttle = {} if config.rate_limiter else {"overall_max_rate": 0, "group_max_rate": 0}
+    # getUpdates has a connection of its own; the bot opens and closes it with the others.
+    poll_request = make_request(1)
     application = (
         ApplicationBuilder()
         .token(config.token)
@@ -119,7 +127,8 @@ def build_application(
         )
         .concurrent_updates(CONCURRENT_UPDATES)
         .request(make_request(CONNECTION_POOL_SIZE))
-        .get_updates_request(make_request(1))
+        .get_updates_request(poll_request)
+        .updater(None)  # polling.py and webhook.py receive the updates, through the journal
         .build()
     )
     passages = sum(source.passages for source in assistant.sources())
@@ -129,6 +138,7 @@ def build_application(
         limiter=PerUserLimit(config.per_user_limit, config.per_user_period),
         offload=passages >= config.offload_passages,
     )
+    application.bot_data[POLL_REQUEST] = poll_request
     add_handlers(application)
     return application
 
@@ -140,60 +150,133 @@ async def serve(
 ) -> None:
     """Run the bot until `stop` is set (by default: until SIGINT or SIGTERM).
 
-    Start-up checks the token (getMe) and registers the command menu; stopping lets the
-    replies in progress finish.
+    Start-up opens the journal, checks the token (getMe), registers the command menu and
+    answers what the journal holds from the last run; stopping lets the replies in
+    progress finish for `config.stop_grace` seconds and leaves the others journaled.
+    python-telegram-bot's `bootstrap_retries` belongs to its run_polling/run_webhook and
+    Updater, which the journal replaces; getMe, setMyCommands and set/deleteWebhook are
+    retried by RetryingRateLimiter, like every call.
 
     Raises:
-        InvalidToken: Telegram rejected the token.
+        InvalidToken: Telegram rejected the token at start-up.
+        TelegramBotError: the journal cannot be opened, or Telegram rejected the token
+            while the bot was running.
         NetworkError: Telegram could not be reached at start-up, even after retries.
     """
     if stop is None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
     try:
+        # The token starts with the bot's id: each bot has its own journal.
+        journal = Journal(config.state_dir, config.token.partition(":")[0])
+    except JournalError as exc:
+        raise TelegramBotError(
+            f"cannot open the journal of unanswered questions: {exc}; pass --state-dir DIR "
+            "(or set PSOASBOT_STATE_DIR) to a folder the bot can write"
+        ) from None
+    dispatcher = Dispatcher(application, journal, config)
+    state = application.bot_data["state"]
+    assert isinstance(state, BotState)
+    state.dispatcher = dispatcher
+    try:
         async with application:  # initialize: getMe, which checks the token
-            await _run(application, config, stop)
+            await _run(application, config, stop, dispatcher)
     except BaseException:
         # An application whose initialize failed (getMe refused the token, say) is not
         # shut down by PTB, which leaves its HTTP connections open; close them.
         await application.bot.shutdown()
         raise
+    finally:
+        dispatcher.close()
+        journal.close()
+    if dispatcher.fatal is not None:
+        raise TelegramBotError(
+            "Telegram rejected the token while the bot was running (was it revoked with "
+            "/revoke in @BotFather?); the questions not yet answered are kept for the next "
+            "start; put the new token in PSOASBOT_TELEGRAM_TOKEN (or --token-file)"
+        )
     log.info("Stopped")
 
 
 async def _run(
-    application: Application[Any, Any, Any, Any, Any, Any], config: BotConfig, stop: asyncio.Event
+    application: Application[Any, Any, Any, Any, Any, Any],
+    config: BotConfig,
+    stop: asyncio.Event,
+    dispatcher: Dispatcher,
 ) -> None:
-    updater = application.updater
-    assert updater is not None
     await _register_commands(application)
-    if config.webhook_url:
-        await updater.start_webhook(
-            listen=config.listen,
-            port=config.port,
-            url_path=urlsplit(config.webhook_url).path.strip("/"),
-            webhook_url=config.webhook_url,
-            secret_token=config.webhook_secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        mode = f"webhook on {config.listen}:{config.port}"
-    else:
-        await updater.start_polling(
-            timeout=config.poll_timeout,
-            allowed_updates=ALLOWED_UPDATES,
-            error_callback=_polling_error,
-        )
-        mode = "long polling"
+    receiving: asyncio.Task[None] | None = None
+    runner = None
     try:
-        await application.start()
+        await dispatcher.replay()
+        if config.webhook_url:
+            assert config.webhook_secret is not None  # config_from makes one
+            path = urlsplit(config.webhook_url).path or "/"
+            app = make_webhook_app(path, config.webhook_secret, dispatcher)
+            runner = await start_webhook(app, config.listen, config.port)
+            await application.bot.set_webhook(
+                url=config.webhook_url,
+                secret_token=config.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            mode = f"webhook on {config.listen}:{config.port}"
+        else:
+            await application.bot.delete_webhook()
+            receiving = asyncio.create_task(
+                poll(
+                    application,
+                    application.bot_data[POLL_REQUEST],
+                    dispatcher,
+                    ALLOWED_UPDATES,
+                    config.poll_timeout,
+                )
+            )
+            mode = "long polling"
+        await application.start()  # running: updates are being received
         log.info("Answering as @%s (%s)", application.bot.username, mode)
-        await stop.wait()
+        await _wait_for_stop(stop, dispatcher, receiving)
     finally:
         log.info("Stopping: letting the replies in progress finish")
-        if updater.running:
-            await updater.stop()
+        await _stop_receiving(receiving, runner)
+        await dispatcher.drain(config.stop_grace)
         if application.running:
             await application.stop()
+
+
+async def _wait_for_stop(
+    stop: asyncio.Event, dispatcher: Dispatcher, receiving: asyncio.Task[None] | None
+) -> None:
+    """Wait for a stop request, a fatal error, or the end of polling (which is one)."""
+    waits: set[asyncio.Future[Any]] = {
+        asyncio.ensure_future(stop.wait()),
+        asyncio.ensure_future(dispatcher.fatal_event.wait()),
+    }
+    if receiving is not None:
+        waits.add(receiving)
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits - {receiving}:
+            waiting.cancel()
+    if receiving is not None and receiving.done() and not receiving.cancelled():
+        error = receiving.exception()
+        if isinstance(error, InvalidToken):
+            dispatcher.stop_with(error)
+        elif error is not None:
+            raise error
+
+
+async def _stop_receiving(receiving: asyncio.Task[None] | None, runner: Any) -> None:
+    """Stop taking updates; an error here must not keep the replies from finishing."""
+    if receiving is not None and not receiving.done():
+        receiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiving
+    if runner is not None:
+        try:
+            await runner.cleanup()
+        except Exception:  # noqa: BLE001 - stopping goes on
+            log.warning("Could not stop the webhook server cleanly", exc_info=True)
 
 
 async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from psoasbot.errors import PsoasbotError
 from psoasbot.index import DEFAULT_K
@@ -14,6 +15,7 @@ from psoasbot.index import DEFAULT_K
 TOKEN_VARIABLE = "PSOASBOT_TELEGRAM_TOKEN"
 API_URL_VARIABLE = "PSOASBOT_TELEGRAM_API_URL"
 WEBHOOK_SECRET_VARIABLE = "PSOASBOT_TELEGRAM_WEBHOOK_SECRET"
+STATE_DIR_VARIABLE = "PSOASBOT_STATE_DIR"
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 # Ranking takes about 0.3 ms a question on the built-in corpus (about a hundred passages)
@@ -25,6 +27,9 @@ OFFLOAD_PASSAGES = 100
 # Telegram asks bots to show "typing..." only when a reply takes noticeably long; sending
 # it for an answer ready in milliseconds would double the requests per question.
 TYPING_AFTER = 0.5
+# A BotFather token: the bot's number, a colon, then 35 characters of A-Z a-z 0-9 _ -.
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,80}")
+TOKEN_EXAMPLE = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
 class TelegramBotError(PsoasbotError):
@@ -51,6 +56,18 @@ class BotConfig:
     typing_after: float = TYPING_AFTER
     network_retries: int = 4
     network_backoff: float = 0.5
+    # The journal's folder; None keeps the journal in memory (tests, and nothing else).
+    state_dir: Path | None = None
+    # On SIGTERM, how long the replies in progress may take (a long "retry after" from
+    # Telegram included) before they are left in the journal for the next start: well
+    # under systemd's TimeoutStopSec=30.
+    stop_grace: float = 10.0
+    # After a restart, questions in the journal older than this are no longer answered.
+    replay_max_age: float = 24 * 3600.0
+    # A reply sent this long after the question starts with a short apology for the delay.
+    late_after: float = 60.0
+    # A reply that could not be delivered is tried again after this, then twice as long...
+    retry_delay: float = 2.0
 
 
 def read_token(token_file: str | None, environ: Mapping[str, str]) -> str:
@@ -78,6 +95,13 @@ def read_token(token_file: str | None, environ: Mapping[str, str]) -> str:
     if re.search(r"[\s/?#]", token):
         raise TelegramBotError(
             "the token has spaces or URL characters in it; copy it again from @BotFather"
+        )
+    if not _TOKEN.fullmatch(token):
+        where = f"--token-file {token_file}" if token_file else TOKEN_VARIABLE
+        raise TelegramBotError(
+            f"{where} does not hold a bot token: @BotFather's look like {TOKEN_EXAMPLE} (the "
+            "bot's number, a colon, then 35 letters, digits, - and _); copy it again from "
+            "@BotFather"
         )
     return token
 
@@ -108,4 +132,30 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> BotConf
         log_text=args.log_text,
         per_user_limit=args.per_user_limit,
         rate_limiter=not args.no_rate_limiter,
+        state_dir=state_dir_from(args.state_dir, environ),
+        stop_grace=args.stop_grace,
+        replay_max_age=args.replay_max_age,
     )
+
+
+def state_dir_from(option: str | None, environ: Mapping[str, str]) -> Path:
+    """Return the folder of the bot's journal: --state-dir, $PSOASBOT_STATE_DIR or the default.
+
+    The default is the user state folder platformdirs gives (`~/.local/state/psoasbot` on
+    Linux); under systemd, `StateDirectory=psoasbot` and `--state-dir %S/psoasbot`.
+
+    Raises:
+        TelegramBotError: no folder is given and there is no home folder to put it in.
+    """
+    value = option if option is not None else environ.get(STATE_DIR_VARIABLE, "")
+    if value.strip():
+        return Path(value).expanduser()
+    import platformdirs
+
+    folder = platformdirs.user_state_path("psoasbot", appauthor=False)
+    if not folder.is_absolute():
+        raise TelegramBotError(
+            f"no home folder to keep the bot's journal in; pass --state-dir DIR or set "
+            f"{STATE_DIR_VARIABLE}"
+        )
+    return folder

@@ -30,6 +30,8 @@ from psoasbot.answer import DISCLAIMER
 from psoasbot.models import Answer, Source
 from psoasbot.telegram_bot._logging import log
 from psoasbot.telegram_bot.config import BotConfig
+from psoasbot.telegram_bot.delivery import current as current_delivery
+from psoasbot.telegram_bot.dispatch import Dispatcher
 from psoasbot.telegram_bot.limit import PerUserLimit
 from psoasbot.telegram_html import (
     APOLOGY,
@@ -68,6 +70,8 @@ class BotState:
     config: BotConfig
     limiter: PerUserLimit
     offload: bool
+    # Set by app.serve once the journal is open: told of every handler error.
+    dispatcher: Dispatcher | None = None
 
     async def ask(self, question: str) -> Answer:
         """Answer a question, in a worker thread when the corpus is big enough to block."""
@@ -194,8 +198,19 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the exception, then send the user a short apology (never a traceback)."""
+    """Log the exception, then send the user a short apology (never a traceback).
+
+    A reply that could not be delivered gets no apology (it would not get through either):
+    the update is handled again later. A token Telegram refuses stops the bot.
+    """
     what = f"update {update.update_id}" if isinstance(update, Update) else "a background task"
+    dispatcher = _state(context).dispatcher
+    apologise = True
+    if dispatcher is not None and context.error is not None:
+        apologise = dispatcher.failed(context.error)
+    if not apologise:
+        log.warning("Could not deliver the reply to %s: %s", what, _describe(context.error))
+        return
     log.error("Error while handling %s", what, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_message is None:
         return
@@ -279,9 +294,13 @@ async def _reply_if_admitted(
 
 
 async def _admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Apply the per-user limit; the first message over it gets a polite reply."""
+    """Apply the per-user limit; the first message over it gets a polite reply.
+
+    A question handled again (a retry, or after a restart) was admitted the first time.
+    """
     sender = update.effective_user or update.effective_chat
-    if sender is None:
+    sending = current_delivery()
+    if sender is None or (sending is not None and sending.again):
         return True
     verdict, seconds = _state(context).limiter.check(sender.id)
     if verdict == "warn":
@@ -318,12 +337,25 @@ async def _send(
 
 
 async def _reply(message: Message, text: str) -> None:
-    await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        link_preview_options=_NO_PREVIEW,
-        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-    )
+    """Send one HTML message in reply; through the journal when handling a journaled update."""
+
+    async def send(text: str) -> None:
+        await message.reply_text(
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=_NO_PREVIEW,
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        )
+
+    sending = current_delivery()
+    if sending is None:
+        await send(text)
+    else:
+        await sending.send(message.chat_id, text, send)
+
+
+def _describe(error: BaseException | None) -> str:
+    return "unknown" if error is None else f"{type(error).__name__}: {error}"
 
 
 def _message(update: Update) -> Message:
