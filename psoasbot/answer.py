@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from psoasbot.corpus import builtin_corpus_path
+from psoasbot.corpus import builtin_corpus_path, resolve_folder
 from psoasbot.errors import QueryError
 from psoasbot.index import DEFAULT_K, Index, IndexSettings, check_k
 from psoasbot.lexicon import WordLists
@@ -117,7 +117,7 @@ class Assistant:
                 text.
             EngineError: the engine is unknown or its extra is not installed.
         """
-        folder = Path(path).resolve() if path is not None else builtin_corpus_path()
+        folder = resolve_folder(path) if path is not None else builtin_corpus_path()
         cache = Path(cache_dir) if cache_dir is not None else None
         built = index_folder(folder, engine, settings or IndexSettings(), cache)
         return cls._from_built(built, query_settings, scope_settings, triage)

@@ -158,3 +158,14 @@ def test_control_characters_in_a_path_are_escaped_in_messages(tmp_path: Path) ->
         ".txt files"
     ):
         load_corpus(folder)
+
+
+@pytest.mark.parametrize("name", ["", "loop"], ids=["empty", "link-loop"])
+def test_the_library_names_a_bad_corpus_path(tmp_path: Path, name: str) -> None:
+    from psoasbot import Assistant
+
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    path = str(tmp_path / name) if name else ""
+    with pytest.raises(CorpusError) as exc:
+        Assistant.from_corpus(path)
+    assert ("empty" if not name else f"{tmp_path / 'loop'} is a loop") in str(exc.value)
