@@ -12,7 +12,8 @@ import io
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from psoasbot import __version__
@@ -22,6 +23,7 @@ from psoasbot.index import DEFAULT_K, ENGINES
 
 if TYPE_CHECKING:
     from psoasbot.answer import Assistant
+    from psoasbot.semantic import Progress
 
 EXAMPLES = """\
 examples:
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"psoasbot {__version__}")
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     corpus = argparse.ArgumentParser(add_help=False)
@@ -69,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ENGINES,
         default="rank-bm25",
         help="retrieval engine (bm25s needs: pip install 'psoasbot[fast]')",
+    )
+    corpus.add_argument(
+        "--no-semantic",
+        dest="semantic",
+        action="store_false",
+        help="match questions by words only, even with the semantic extra installed",
     )
     retrieval = argparse.ArgumentParser(add_help=False, parents=[corpus])
     retrieval.add_argument(
@@ -145,12 +153,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def load_assistant(args: argparse.Namespace) -> Assistant:
-    """Build the assistant of a command from its --corpus and --engine, with the index cache.
+def version() -> str:
+    """Return what `psoasbot --version` prints: the version, and whether it can match by meaning."""
+    from psoasbot import semantic
 
-    Every command, the Telegram bot's too, gets its assistant here.
+    if semantic.installed():
+        return f"psoasbot {__version__} (semantic matching: installed, {semantic.DESCRIPTION})"
+    return f"psoasbot {__version__} (semantic matching: not installed; {semantic.INSTALL})"
+
+
+def load_assistant(
+    args: argparse.Namespace, warn: Callable[[str], None] | None = None
+) -> Assistant:
+    """Build the assistant of a command from its --corpus, --engine and --no-semantic,
+    with the index cache.
+
+    Every command, the Telegram bot's too, gets its assistant here. When the semantic extra
+    is installed but its model cannot be loaded, `warn` gets one line saying so (by
+    default it goes to stderr), and questions are matched by words only.
     """
     import gc
+
+    if args.semantic:
+        from psoasbot import semantic
+
+        # The model loads (about 0.4 s, mostly outside the GIL) while the index does.
+        semantic.preload()
 
     import nltk  # noqa: F401 - imported here, to be frozen below
     import rank_bm25  # noqa: F401
@@ -162,7 +190,40 @@ def load_assistant(args: argparse.Namespace) -> Assistant:
     # objects (about 25 ms a time after importing nltk).
     gc.freeze()
     cache_dir = cache_dir_from_env(os.environ)
-    return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
+    assistant = Assistant.from_corpus(
+        args.corpus,
+        engine=args.engine,
+        cache_dir=cache_dir,
+        semantic=None if args.semantic else False,
+        progress=_progress(sys.stderr),
+    )
+    if assistant.matching.failed:
+        message = f"{assistant.matching.reason}; questions are matched by words only (BM25)"
+        if warn is None:
+            print(f"Note: {message}", file=sys.stderr)
+        else:
+            warn(message)
+    return assistant
+
+
+def _progress(stream: TextIO) -> Progress | None:
+    """Show how a first embedding of the passages goes, on a terminal, once past a second."""
+    if not stream.isatty():
+        return None
+    start = time.monotonic()
+    shown = 0.0  # when the line was last drawn; 0: never
+
+    def report(done: int, total: int) -> None:
+        nonlocal shown
+        now = time.monotonic()
+        if now - start < 1.0 or (done < total and now - shown < 0.2):
+            return
+        end = "\n" if done == total else ""
+        line = f"\rEmbedding texts for semantic matching: {done:,} of {total:,}"
+        print(line, end=end, file=stream, flush=True)
+        shown = now
+
+    return report
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -237,11 +298,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     from psoasbot.render import sources_to_json, sources_to_text
 
-    sources = load_assistant(args).sources()
+    assistant = load_assistant(args)
+    sources = assistant.sources()
     if args.json:
         print(sources_to_json(sources))
     else:
         print(sources_to_text(sources, width=_width()))
+        print(f"\nQuestions are matched {assistant.matching.describe()}.")
     return 0
 
 
@@ -408,4 +471,13 @@ def cmd_telegram(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return telegram_bot.main(args, lambda: load_assistant(args))
+    import logging
+
+    log = logging.getLogger("psoasbot.telegram")
+
+    def load() -> Assistant:
+        assistant = load_assistant(args, warn=log.warning)
+        log.info("Matching questions %s", assistant.matching.describe())
+        return assistant
+
+    return telegram_bot.main(args, load)

@@ -17,3 +17,7 @@ class QueryError(PsoasbotError):
 
 class EngineError(PsoasbotError):
     """A retrieval engine is unknown or its optional dependency is not installed."""
+
+
+class SemanticError(PsoasbotError):
+    """Semantic matching was asked for but its model cannot be loaded (the [semantic] extra)."""

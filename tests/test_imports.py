@@ -2,8 +2,9 @@
 
 `import psoasbot` stays light: no Telegram library, no retrieval engine, no numpy. And
 every import inside psoasbot points down the layers of docs/architecture.md: front-ends ->
-answer -> scope/retrieval/triage/pipeline -> query -> spelling/vocabulary/cache ->
-index/lexicon -> analysis -> corpus/models/errors.
+answer -> scope/retrieval/triage/pipeline -> query -> spelling/vocabulary/cache/semantic
+-> index/lexicon -> analysis -> corpus/models/errors. The semantic module, and the
+libraries it loads (numpy, onnxruntime, tokenizers), load only when semantic matching is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 import psoasbot
 
-HEAVY = ["telegram", "rank_bm25", "nltk", "numpy"]
+HEAVY = ["telegram", "rank_bm25", "nltk", "numpy", "onnxruntime", "tokenizers"]
 
 PACKAGE = Path(psoasbot.__file__).resolve().parent
 
@@ -69,7 +70,7 @@ LAYERS: list[set[str]] = [
     {"answer"},
     {"scope", "retrieval", "triage", "pipeline"},
     {"query"},
-    {"spelling", "vocabulary", "cache"},
+    {"spelling", "vocabulary", "cache", "semantic"},
     {"index", "lexicon", "_red_flag_file"},
     {"_bm25s_engine", "_ranking", "analysis", "chunking", "english"},
     {"corpus"},
