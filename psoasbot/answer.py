@@ -273,7 +273,7 @@ def _semantic_index(
             False, reason=f"the semantic extra is not installed ({semantic.INSTALL})"
         )
     try:
-        embedder = semantic.load_embedder()
+        embedder = semantic.load_embedder(cache_dir)
     except SemanticError as exc:
         if wanted:
             raise

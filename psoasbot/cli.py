@@ -174,22 +174,23 @@ def load_assistant(
     """
     import gc
 
+    from psoasbot.cache import cache_dir_from_env
+
+    cache_dir = cache_dir_from_env(os.environ)
     if args.semantic:
         from psoasbot import semantic
 
         # The model loads (about 0.4 s, mostly outside the GIL) while the index does.
-        semantic.preload()
+        semantic.preload(cache_dir)
 
     import nltk  # noqa: F401 - imported here, to be frozen below
     import rank_bm25  # noqa: F401
 
     from psoasbot.answer import Assistant
-    from psoasbot.cache import cache_dir_from_env
 
     # The modules live as long as the process: the garbage collector need not walk their
     # objects (about 25 ms a time after importing nltk).
     gc.freeze()
-    cache_dir = cache_dir_from_env(os.environ)
     assistant = Assistant.from_corpus(
         args.corpus,
         engine=args.engine,

@@ -162,9 +162,11 @@ class Scope:
         """
         if self._subject_vectors is None or not self._subjects or query.vector is None:
             return None
-        cosines = self._subject_vectors @ query.vector
-        best = int(cosines.argmax())
-        return self._subjects[best], float(cosines[best])
+        from psoasbot.semantic import cosines
+
+        values = cosines(self._subject_vectors, query.vector)
+        best = int(values.argmax())
+        return self._subjects[best], float(values[best])
 
     def _off_topic_by_meaning(self, query: Query, similarity: float) -> tuple[str, ...]:
         """Name the off-topic phrase closest to the question, if closer than any passage."""

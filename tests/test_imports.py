@@ -2,7 +2,7 @@
 
 `import psoasbot` stays light: no Telegram library, no retrieval engine, no numpy. And
 every import inside psoasbot points down the layers of docs/architecture.md: front-ends ->
-answer -> scope/retrieval/triage/pipeline -> query -> spelling/vocabulary/cache/semantic
+answer -> scope/retrieval/triage/pipeline -> query/semantic -> spelling/vocabulary/cache
 -> index/lexicon -> analysis -> corpus/models/errors. The semantic module, and the
 libraries it loads (numpy, onnxruntime, tokenizers), load only when semantic matching is.
 """
@@ -69,8 +69,8 @@ LAYERS: list[set[str]] = [
     {"__init__"},
     {"answer"},
     {"scope", "retrieval", "triage", "pipeline"},
-    {"query"},
-    {"spelling", "vocabulary", "cache", "semantic"},
+    {"query", "semantic"},
+    {"spelling", "vocabulary", "cache"},
     {"index", "lexicon", "_red_flag_file"},
     {"_bm25s_engine", "_ranking", "analysis", "chunking", "english"},
     {"corpus"},

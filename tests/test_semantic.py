@@ -49,7 +49,7 @@ def fresh_process() -> Iterator[None]:
 def broken_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """The extra is installed, but its model cannot be loaded."""
 
-    def fail() -> semantic.Embedder:
+    def fail(cache_dir: Path | None = None) -> semantic.Embedder:
         raise SemanticError(FAILURE)
 
     monkeypatch.setattr(semantic, "installed", lambda: True)
@@ -432,3 +432,48 @@ def test_progress_shows_on_a_terminal_once_past_a_second(
         "\rEmbedding texts for semantic matching: 128 of 150"
         "\rEmbedding texts for semantic matching: 150 of 150\n"
     )
+
+
+@pytest.mark.semantic
+def test_the_optimised_model_is_kept_and_gives_the_same_vectors(
+    model: semantic.Embedder, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    texts = ["lantern glow", "walking barefoot on smooth pebbles"]
+    first = semantic._load(tmp_path)
+    [kept] = tmp_path.glob("minilm-*.onnx")
+    again = semantic._load(tmp_path)
+
+    assert kept.stat().st_mode & 0o077 == 0
+    assert kept.name.endswith(f"-{hashlib.sha256(kept.read_bytes()).hexdigest()}.onnx")
+    assert np.array_equal(first.embed_all(texts), again.embed_all(texts))
+    assert np.array_equal(first.embed_all(texts), model.embed_all(texts))
+    assert list(tmp_path.glob("minilm-*.onnx")) == [kept]
+
+
+@pytest.mark.semantic
+def test_a_damaged_optimised_model_is_made_again(model: semantic.Embedder, tmp_path: Path) -> None:
+    semantic._load(tmp_path)
+    [kept] = tmp_path.glob("minilm-*.onnx")
+    data = bytearray(kept.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    kept.write_bytes(bytes(data))
+
+    embedder = semantic._load(tmp_path)
+
+    assert [f.name for f in tmp_path.glob("minilm-*.onnx")] == [kept.name]
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() in kept.name
+    assert (embedder.embed("lantern glow") == model.embed("lantern glow")).all()
+
+
+@pytest.mark.semantic
+def test_an_unwritable_cache_folder_still_loads_the_model(
+    model: semantic.Embedder, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    embedder = semantic._load(blocker / "cache")
+
+    assert (embedder.embed("lantern glow") == model.embed("lantern glow")).all()
