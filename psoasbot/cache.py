@@ -266,15 +266,6 @@ def _unpickle(file: IO[bytes]) -> object:
             gc.enable()
 
 
-def trusted(path: Path) -> bool:
-    """Tell whether a file may be used from the cache: a regular file of the current
-    user's that no one else can write."""
-    try:
-        return _trusted(os.stat(path))
-    except OSError:
-        return False
-
-
 def _trusted(st: os.stat_result) -> bool:
     if not stat.S_ISREG(st.st_mode):
         return False

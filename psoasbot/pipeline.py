@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from psoasbot.cache import load_or_build, load_or_build_keyed
+from psoasbot.cache import code_fingerprint, load_or_build, load_or_build_keyed
 from psoasbot.chunking import chunk_all
 from psoasbot.corpus import iter_documents
 from psoasbot.errors import CorpusError
@@ -109,36 +109,39 @@ def passage_vectors(
     """Embed every passage of an index once, whole and sentence by sentence.
 
     Kept for the life of the index and, with a `cache_dir`, on disk under a key of the
-    model and of the exact texts embedded, so that any corpus (the built-in one or a
+    model, the passages and psoasbot's code, so that any corpus (the built-in one or a
     `--corpus` folder) is embedded once. `progress(done, total)` is called as texts are
     embedded (about 70 a second on one core), not when they are loaded.
     """
-    import numpy as np
-
-    from psoasbot.semantic import TEXT_FORMAT, PassageVectors, passage_texts
-
     known = _vectors.setdefault(index, {})
     vectors = known.get(embedder.model_id)
     if vectors is None:
-        texts: list[str] = []
-        starts = np.zeros(len(index.passages), dtype=np.intp)
+        # What the texts are made of, and the code that makes them (sentence splitting
+        # included): cheaper than making them, which only a build needs.
         digest = hashlib.sha256()
-        for n, passage in enumerate(index.passages):
-            starts[n] = len(texts)
-            texts.extend(passage_texts(passage))
-            digest.update(f"{len(texts)}\n".encode())
-        for text in texts:
-            data = text.encode("utf-8", "surrogateescape")
-            digest.update(len(data).to_bytes(8, "big") + data)
-        key = {"model": embedder.model_id, "format": TEXT_FORMAT, "texts": digest.hexdigest()}
+        for passage in index.passages:
+            for part in (*passage.parents, "\0", passage.section, "\0", passage.text, "\0"):
+                data = part.encode("utf-8", "surrogateescape")
+                digest.update(len(data).to_bytes(8, "big") + data)
+        key = {"model": embedder.model_id, "code": code_fingerprint(), "texts": digest.hexdigest()}
         vectors = load_or_build_keyed(
-            cache_dir,
-            "vectors",
-            key,
-            lambda: PassageVectors(embedder.embed_all(texts, progress), starts),
+            cache_dir, "vectors", key, lambda: _embed_passages(index, embedder, progress)
         )
         known[embedder.model_id] = vectors
     return vectors
+
+
+def _embed_passages(index: Index, embedder: Embedder, progress: Progress | None) -> PassageVectors:
+    import numpy as np
+
+    from psoasbot.semantic import PassageVectors, passage_texts
+
+    texts: list[str] = []
+    starts = np.zeros(len(index.passages), dtype=np.intp)
+    for n, passage in enumerate(index.passages):
+        starts[n] = len(texts)
+        texts.extend(passage_texts(passage))
+    return PassageVectors(embedder.embed_all(texts, progress), starts)
 
 
 def subject_vectors(

@@ -86,8 +86,9 @@ class Scope:
         self._subjects: list[Subject] = []
         self._subject_vectors = None
         if semantic is not None:
+            terms = {subject: phrase for phrase, subject in self._off_topic.items()}
             subjects = semantic.subjects.subjects
-            keep = [n for n, s in enumerate(subjects) if self._comparable(s)]
+            keep = [n for n, s in enumerate(subjects) if self._comparable(s, terms.get(s, ()))]
             self._subjects = [subjects[n] for n in keep]
             self._subject_vectors = semantic.subjects.vectors[keep]
 
@@ -146,11 +147,11 @@ class Scope:
                 best[term] = value
         return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
-    def _comparable(self, subject: Subject) -> bool:
-        """Tell whether an off-topic phrase names nothing the articles are about."""
-        if subject.category == NOT_OFF_TOPIC:
+    def _comparable(self, subject: Subject, terms: Sequence[str]) -> bool:
+        """Tell whether an off-topic phrase (and its terms) names nothing the articles are
+        about."""
+        if subject.category == NOT_OFF_TOPIC or not terms:
             return False
-        terms = self.index.analyzer.terms(subject.phrase)
         topicality = self.vocabulary.topicality_of
         return all(topicality(t) < _SUBJECT_TOPICALITY for t in terms)
 

