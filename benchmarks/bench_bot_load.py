@@ -24,7 +24,9 @@ as it does when a reply is lost or the bot logs an error.
 The bot talks to the Bot API through its aiohttp transport. `--transport httpx` runs it on
 python-telegram-bot's own HTTPXRequest instead (same pool sizes, or --httpx-pool N), and
 `--transport both` alternates the two, run by run (--runs pairs: the machine's load
-drifts), then prints each one's medians and their ratio.
+drifts), then prints each one's medians and their ratio. `--compare-semantic` (with the
+[semantic] extra installed) alternates the same way the bot matching by words only
+(`--no-semantic`) and by meaning too.
 """
 
 from __future__ import annotations
@@ -293,7 +295,9 @@ def start_profiler(path: str | None, pid: int) -> subprocess.Popen[bytes] | None
     return profiler
 
 
-def one_run(args: argparse.Namespace, log_path: Path, transport: str) -> Run:
+def one_run(
+    args: argparse.Namespace, log_path: Path, transport: str, extra: list[str] | None = None
+) -> Run:
     plan = plan_questions(args.chats, args.per_chat)
     api = LoadAPI(TOKEN, plan, closed_loop=not args.burst)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSOASBOT_")}
@@ -309,7 +313,7 @@ def one_run(args: argparse.Namespace, log_path: Path, transport: str) -> Run:
     run = api.run
     with api, open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            bot_command(args.per_chat, args.bot_args, transport, args.httpx_pool),
+            bot_command(args.per_chat, args.bot_args + (extra or []), transport, args.httpx_pool),
             env=env,
             cwd=ROOT,
             stdout=log,
@@ -411,6 +415,11 @@ def main() -> int:
         help="httpx: connections per pool (default: the bot's own sizes, 64 and 1)",
     )
     parser.add_argument(
+        "--compare-semantic",
+        action="store_true",
+        help="alternate the bot with --no-semantic and without (needs the [semantic] extra)",
+    )
+    parser.add_argument(
         "--bot-args", nargs=argparse.REMAINDER, default=[], help="more options for the bot"
     )
     args = parser.parse_args()
@@ -420,18 +429,31 @@ def main() -> int:
         f"{total} questions from {args.chats} chats ({mode}); load average "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
-    transports = ["aiohttp", "httpx"] if args.transport == "both" else [args.transport]
+    # Each variant: its transport and the bot's options of its own.
+    variants: dict[str, tuple[str, list[str]]] = {t: (t, []) for t in ("aiohttp", "httpx")}
+    if args.transport != "both":
+        variants = {args.transport: (args.transport, [])}
+    if args.compare_semantic:
+        if args.transport == "both":
+            parser.error("--compare-semantic takes one --transport")
+        variants = {
+            "words only": (args.transport, ["--no-semantic"]),
+            "semantic": (args.transport, []),
+        }
+    transports = list(variants)
     failed = False
     rows: dict[str, list[Row]] = {transport: [] for transport in transports}
     with tempfile.TemporaryDirectory() as folder:
         for n in range(1, args.runs + 1):
-            # Each pair in turn starts with the other transport, so neither always runs
+            # Each pair in turn starts with the other variant, so neither always runs
             # first on a machine whose load drifts.
-            for transport in transports if n % 2 else transports[::-1]:
-                label = f"run {n}" + (f" {transport}" if len(transports) > 1 else "")
-                log_path = Path(folder) / f"bot-{transport}-{n}.log"
-                row, ok = report_run(one_run(args, log_path, transport), total, label, args)
-                rows[transport].append(row)
+            for name in transports if n % 2 else transports[::-1]:
+                label = f"run {n}" + (f" {name}" if len(transports) > 1 else "")
+                log_path = Path(folder) / f"bot-{name.replace(' ', '-')}-{n}.log"
+                transport, extra = variants[name]
+                run = one_run(args, log_path, transport, extra)
+                row, ok = report_run(run, total, label, args)
+                rows[name].append(row)
                 failed = failed or not ok
     medians = {}
     for transport, table in rows.items():
@@ -439,12 +461,14 @@ def main() -> int:
         label = f"median of {len(table)}" + (f" {transport}" if len(transports) > 1 else "")
         print(f"{label}: {summary(round(m[0]), total, m[1], m[2], m[3], (m[4], m[5]))}")
     if len(transports) > 1:
-        fast, slow = medians["aiohttp"], medians["httpx"]
-        pairs = [a[1] / h[1] for a, h in zip(rows["aiohttp"], rows["httpx"], strict=True)]
+        first, second = transports
+        fast, slow = medians[first], medians[second]
+        pairs = [a[1] / h[1] for a, h in zip(rows[first], rows[second], strict=True)]
         print(
-            f"aiohttp / httpx: replies/s {fast[1] / slow[1]:.2f}x (median of pair ratios "
+            f"{first} / {second}: replies/s {fast[1] / slow[1]:.2f}x (median of pair ratios "
             f"{statistics.median(pairs):.2f}x, {min(pairs):.2f}-{max(pairs):.2f}); latency "
-            f"p50 {fast[2] / slow[2]:.2f}x, p99 {fast[3] / slow[3]:.2f}x"
+            f"p50 {fast[2] / slow[2]:.2f}x, p99 {fast[3] / slow[3]:.2f}x; RSS steady "
+            f"{slow[4] - fast[4]:+.0f} MB, peak {slow[5] - fast[5]:+.0f} MB"
         )
     shipped = medians[transports[0]]
     met = shipped[1] >= TARGET_RATE and shipped[5] <= TARGET_MB and not failed

@@ -7,9 +7,16 @@
 """
 
 from psoasbot.answer import DISCLAIMER, Assistant
-from psoasbot.errors import CorpusError, CorpusWarning, EngineError, PsoasbotError, QueryError
+from psoasbot.errors import (
+    CorpusError,
+    CorpusWarning,
+    EngineError,
+    PsoasbotError,
+    QueryError,
+    SemanticError,
+)
 from psoasbot.index import IndexSettings
-from psoasbot.models import Answer, Document, Hit, Passage, Source
+from psoasbot.models import Answer, Document, Hit, Matching, Passage, Source
 from psoasbot.query import QuerySettings
 from psoasbot.scope import ScopeSettings
 
@@ -25,11 +32,13 @@ __all__ = [
     "EngineError",
     "Hit",
     "IndexSettings",
+    "Matching",
     "Passage",
     "PsoasbotError",
     "QuerySettings",
     "QueryError",
     "ScopeSettings",
+    "SemanticError",
     "Source",
     "__version__",
 ]

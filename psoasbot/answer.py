@@ -8,18 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from psoasbot import models
 from psoasbot.corpus import builtin_corpus_path, resolve_folder
-from psoasbot.errors import QueryError
+from psoasbot.errors import QueryError, SemanticError
 from psoasbot.index import DEFAULT_K, Index, IndexSettings, check_k
 from psoasbot.lexicon import WordLists
-from psoasbot.models import Answer, Document, Source
-from psoasbot.pipeline import IndexedCorpus, index_documents, index_folder
+from psoasbot.models import Answer, Document, Matching, Source
+from psoasbot.pipeline import (
+    IndexedCorpus,
+    index_documents,
+    index_folder,
+    passage_vectors,
+    subject_vectors,
+)
 from psoasbot.query import QuerySettings
 from psoasbot.retrieval import Retriever
 from psoasbot.scope import Scope, ScopeSettings
 from psoasbot.triage import Finding, find_red_flags
 from psoasbot.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from psoasbot.semantic import Progress, SemanticIndex
 
 DISCLAIMER = (
     "This is information from the listed articles, for education only. It is not medical "
@@ -55,6 +66,8 @@ class Assistant:
         scope: when the articles cover a question (`scope_settings`).
         triage: whether messages are checked for emergency warning signs (always, unless
             turned off to measure what triage does).
+        matching: whether questions are matched by meaning as well as by words, and why
+            not when they are not.
     """
 
     def __init__(
@@ -67,14 +80,27 @@ class Assistant:
         vocabulary: Vocabulary | None = None,
         word_lists: WordLists | None = None,
         triage: bool = True,
+        semantic: SemanticIndex | None = None,
+        matching: Matching | None = None,
     ) -> None:
         self.index = index
         self._sources = tuple(sources)
         self.vocabulary = vocabulary or Vocabulary.from_index(index)
         lists = word_lists or WordLists.default(index.settings.stemmer)
-        self.retriever = Retriever(index, query_settings, self.vocabulary, lists.lexicon)
-        self.scope = Scope(index, self.vocabulary, scope_settings, lists.off_topic)
+        self.retriever = Retriever(
+            index, query_settings, self.vocabulary, lists.lexicon, semantic=semantic
+        )
+        self.scope = Scope(
+            index, self.vocabulary, scope_settings, lists.off_topic, semantic=semantic
+        )
         self.triage = triage
+        if matching is None:
+            matching = (
+                Matching(True, model=semantic.embedder.description)
+                if semantic is not None
+                else Matching(False, reason="no semantic index was given")
+            )
+        self.matching = matching
 
     @classmethod
     def _from_built(
@@ -83,7 +109,11 @@ class Assistant:
         query_settings: QuerySettings | None,
         scope_settings: ScopeSettings | None,
         triage: bool,
+        semantic: bool | None,
+        cache_dir: Path | None,
+        progress: Progress | None,
     ) -> Assistant:
+        index, matching = _semantic_index(built, semantic, cache_dir, progress)
         return cls(
             built.index,
             built.sources,
@@ -92,6 +122,8 @@ class Assistant:
             vocabulary=built.vocabulary,
             word_lists=built.word_lists,
             triage=triage,
+            semantic=index,
+            matching=matching,
         )
 
     @classmethod
@@ -105,6 +137,8 @@ class Assistant:
         scope_settings: ScopeSettings | None = None,
         triage: bool = True,
         cache_dir: str | Path | None = None,
+        semantic: bool | None = None,
+        progress: Progress | None = None,
     ) -> Assistant:
         """Build an assistant from a folder of documents (the built-in corpus by default).
 
@@ -112,15 +146,25 @@ class Assistant:
         `cache_dir` it is also kept there on disk, and later processes load it instead of
         building it while the corpus, the settings and psoasbot stay the same.
 
+        Questions are matched by meaning as well as by words when the `[semantic]` extra
+        is installed (`semantic=None`); `semantic=False` matches by words only, and
+        `semantic=True` insists on meaning. Each passage is then embedded once (kept in
+        `cache_dir` too), calling `progress(done, total)` as it goes; `matching` says
+        which mode is on, and why.
+
         Raises:
             CorpusError: the folder or one of its documents cannot be read, or it has no
                 text.
             EngineError: the engine is unknown or its extra is not installed.
+            SemanticError: `semantic=True`, and the extra is not installed or its model
+                cannot be loaded.
         """
         folder = resolve_folder(path) if path is not None else builtin_corpus_path()
         cache = Path(cache_dir) if cache_dir is not None else None
         built = index_folder(folder, engine, settings or IndexSettings(), cache)
-        return cls._from_built(built, query_settings, scope_settings, triage)
+        return cls._from_built(
+            built, query_settings, scope_settings, triage, semantic, cache, progress
+        )
 
     @classmethod
     def from_documents(
@@ -132,15 +176,23 @@ class Assistant:
         query_settings: QuerySettings | None = None,
         scope_settings: ScopeSettings | None = None,
         triage: bool = True,
+        semantic: bool | None = None,
+        progress: Progress | None = None,
     ) -> Assistant:
         """Build an assistant from documents already in memory.
+
+        `semantic` and `progress` work as for `from_corpus` (nothing is cached on disk).
 
         Raises:
             CorpusError: none of the documents has any text.
             EngineError: the engine is unknown or its extra is not installed.
+            SemanticError: `semantic=True`, and the extra is not installed or its model
+                cannot be loaded.
         """
         built = index_documents(docs, engine, settings or IndexSettings())
-        return cls._from_built(built, query_settings, scope_settings, triage)
+        return cls._from_built(
+            built, query_settings, scope_settings, triage, semantic, None, progress
+        )
 
     def sources(self) -> tuple[Source, ...]:
         """Return the articles of the corpus, in corpus order."""
@@ -202,6 +254,41 @@ class Assistant:
     def _no_match_notice(self) -> str:
         titles = "; ".join(s.title for s in self._sources)
         return f"{NO_MATCH_NOTICE} They cover: {titles}." if titles else NO_MATCH_NOTICE
+
+
+def _semantic_index(
+    built: IndexedCorpus, wanted: bool | None, cache_dir: Path | None, progress: Progress | None
+) -> tuple[SemanticIndex | None, Matching]:
+    """Load the model and the vectors of the passages and subjects, as asked and as installed.
+
+    Raises:
+        SemanticError: `wanted` is True and the model cannot be loaded.
+    """
+    if wanted is False:
+        return None, Matching(False, reason="semantic matching is turned off")
+    if wanted is None and not models.semantic_installed():
+        from psoasbot._extras import install_command
+
+        reason = "the semantic extra is not installed"
+        return None, Matching(
+            False, reason=f"{reason} (install it with: {install_command('semantic')})"
+        )
+    # Imported only now: the plain install, and matching by words only, never load it.
+    from psoasbot import semantic
+
+    try:
+        embedder = semantic.load_embedder(cache_dir)
+    except SemanticError as exc:
+        if wanted:
+            raise
+        reason = f"semantic matching failed to load: {exc}"
+        return None, Matching(False, reason=reason, failed=True)
+    passages = passage_vectors(built.index, embedder, cache_dir, progress)
+    subjects = subject_vectors(built.word_lists.off_topic.values(), embedder, cache_dir, progress)
+    return (
+        semantic.SemanticIndex(embedder, passages, subjects),
+        Matching(True, model=embedder.description),
+    )
 
 
 def _reasons(findings: list[Finding]) -> str:

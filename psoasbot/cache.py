@@ -18,9 +18,10 @@ waited on), and only up to MAX_FILE_BYTES; an object of another type than the on
 for is discarded and rebuilt. Files are written to a temporary file in the cache folder
 and renamed into place, so a reader never sees half a file. Folders are created readable
 by their owner only, whatever the umask. A folder that cannot be created or written (a
-read-only home) only means that nothing is cached. There is one file per corpus folder, engine and
-settings, replaced when any part of its key changes; beyond MAX_FILES files, the least
-recently used are deleted.
+read-only home) only means that nothing is cached. There is one file per corpus folder,
+engine and settings, replaced when any part of its key changes (and, with semantic
+matching, one file of passage vectors per model and passage texts, named by that key);
+beyond MAX_FILES files, the least recently used are deleted.
 
 The library reads no environment variables: front-ends pick the folder with
 `cache_dir_from_env(os.environ)` and pass it to `Assistant.from_corpus(cache_dir=...)`.
@@ -141,6 +142,30 @@ def load_or_build(
     # version, so it is stored under no key.
     if corpus_fingerprint(folder) == corpus:
         _store(path, key, built)
+    return built
+
+
+def load_or_build_keyed(
+    cache_dir: Path | None, kind: str, key: Mapping[str, object], build: Callable[[], T]
+) -> T:
+    """Return what `build()` returns for a key the caller gives (JSON-serialisable parts).
+
+    For what is computed from an index rather than read from a folder (the passage
+    vectors of semantic matching): kept in `cache_dir` as `{kind}-{hash of the key}.pickle`,
+    checked and written like an index. With `cache_dir` None, just build.
+    """
+    if cache_dir is None:
+        return build()
+    parts = {"format": FORMAT_VERSION, "kind": kind, "key": key}
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).digest()
+    path = cache_dir / f"{kind}-{digest.hex()[:32]}.pickle"
+    found = _load(path, digest)
+    if found is not _MISS:
+        with suppress(OSError):
+            os.utime(path)
+        return cast(T, found)
+    built = build()
+    _store(path, digest, built)
     return built
 
 
@@ -353,7 +378,7 @@ def _evict(cache_dir: Path) -> None:
     used: list[tuple[float, Path]] = []
     for file in cache_dir.iterdir():
         with suppress(OSError):
-            if file.name.startswith("index-") and file.suffix == ".pickle":
+            if file.suffix == ".pickle" and not file.name.startswith(".tmp-"):
                 used.append((file.stat().st_mtime, file))
             elif file.name.startswith(".tmp-"):
                 if time.time() - file.stat().st_mtime > _STALE_TEMP_SECONDS:

@@ -15,10 +15,10 @@ import shlex
 import shutil
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from psoasbot import __version__
+from psoasbot import __version__, models
 from psoasbot._argtypes import positive_int
 from psoasbot.corpus import DocumentError
 from psoasbot.errors import CorpusWarning, PsoasbotError
@@ -73,7 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"psoasbot {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="show the version and whether the semantic extra is installed, and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     corpus = Parser(add_help=False)
@@ -82,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=corpus_folder,
         metavar="DIR",
         help="a folder of .md/.txt articles (default: the built-in ones)",
+    )
+    corpus.add_argument(
+        "--no-semantic",
+        dest="semantic",
+        action="store_false",
+        help="match questions by words only, even with the semantic extra installed",
     )
     engine = Parser(add_help=False, parents=[corpus])
     engine.add_argument(
@@ -207,25 +218,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def load_assistant(args: argparse.Namespace) -> Assistant:
-    """Build the assistant of a command from its --corpus and --engine, with the index cache.
+def version() -> str:
+    """Return what `psoasbot --version` prints: the version, and whether it can match by meaning."""
+    if not models.semantic_installed():
+        from psoasbot._extras import install_command
 
-    Every command, the Telegram bot's too, gets its assistant here.
+        installed = f"not installed; install it with: {install_command('semantic')}"
+    else:
+        from psoasbot.semantic import DESCRIPTION
+
+        installed = f"installed, {DESCRIPTION}"
+    return f"psoasbot {__version__} (semantic matching: {installed})"
+
+
+class _Version(argparse.Action):
+    # argparse's own "version" action wants the text when the parser is built, and every
+    # command builds it: this one works it out only when asked.
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(version())
+        parser.exit()
+
+
+def load_assistant(
+    args: argparse.Namespace, warn: Callable[[str], None] | None = None
+) -> Assistant:
+    """Build the assistant of a command from its --corpus, --engine and --no-semantic,
+    with the index cache.
+
+    Every command, the Telegram bot's too, gets its assistant here. When the semantic extra
+    is installed but its model cannot be loaded, `warn` gets one line saying so (by
+    default it goes to stderr), and questions are matched by words only.
     """
     import gc
+
+    from psoasbot.cache import cache_dir_from_env
+
+    cache_dir = cache_dir_from_env(os.environ)
+    if args.semantic and models.semantic_installed():
+        from psoasbot import semantic
+
+        # The model loads (about 0.4 s, mostly outside the GIL) while the index does.
+        semantic.preload(cache_dir)
 
     import nltk  # noqa: F401 - imported here, to be frozen below
     import rank_bm25  # noqa: F401
 
     from psoasbot.answer import Assistant
-    from psoasbot.cache import cache_dir_from_env
     from psoasbot.pipeline import reporting_progress
     from psoasbot.progress import TerminalProgress
 
     # The modules live as long as the process: the garbage collector need not walk their
     # objects (about 25 ms a time after importing nltk).
     gc.freeze()
-    cache_dir = cache_dir_from_env(os.environ)
     caught: list[warnings.WarningMessage] = []
     try:
         with (
@@ -234,7 +278,13 @@ def load_assistant(args: argparse.Namespace) -> Assistant:
             reporting_progress(progress),
         ):
             warnings.simplefilter("always", CorpusWarning)
-            return Assistant.from_corpus(args.corpus, engine=args.engine, cache_dir=cache_dir)
+            assistant = Assistant.from_corpus(
+                args.corpus,
+                engine=args.engine,
+                cache_dir=cache_dir,
+                semantic=None if args.semantic else False,
+                progress=progress.embedding,
+            )
     finally:  # after the progress line is gone
         for warning in caught:
             if issubclass(warning.category, CorpusWarning):
@@ -243,6 +293,13 @@ def load_assistant(args: argparse.Namespace) -> Assistant:
                 warnings.warn_explicit(
                     warning.message, warning.category, warning.filename, warning.lineno
                 )
+    if assistant.matching.failed:
+        message = f"{assistant.matching.reason}; questions are matched by words only (BM25)"
+        if warn is None:
+            print(f"Note: {message}", file=sys.stderr)
+        else:
+            warn(message)
+    return assistant
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -308,11 +365,13 @@ def cmd_corpus_check(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     from psoasbot.render import sources_to_json, sources_to_text
 
-    sources = load_assistant(args).sources()
+    assistant = load_assistant(args)
+    sources = assistant.sources()
     if args.json:
         print(sources_to_json(sources))
     else:
         print(sources_to_text(sources, width=_width()))
+        print(f"\nQuestions are matched {assistant.matching.describe()}.")
     return 0
 
 
@@ -406,4 +465,13 @@ def cmd_telegram(args: argparse.Namespace) -> int:
             f"the telegram command needs the 'telegram' extra ({package} is missing); "
             f"install it with: {install_command('telegram')}"
         ) from None
-    return telegram_bot.main(args, lambda: load_assistant(args))
+    import logging
+
+    log = logging.getLogger("psoasbot.telegram")
+
+    def load() -> Assistant:
+        assistant = load_assistant(args, warn=log.warning)
+        log.info("Matching questions %s", assistant.matching.describe())
+        return assistant
+
+    return telegram_bot.main(args, load)

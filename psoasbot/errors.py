@@ -21,3 +21,7 @@ class CorpusWarning(UserWarning):
 
 class EngineError(PsoasbotError):
     """A retrieval engine is unknown or its optional dependency is not installed."""
+
+
+class SemanticError(PsoasbotError):
+    """Semantic matching was asked for but its model cannot be loaded (the [semantic] extra)."""

@@ -244,13 +244,18 @@ class Index:
         weights = self.query_weights(query)
         if not weights:
             return []
-        scores = self.weighted_scores(weights)
-        if self.settings.title_boost:
-            scores = self._boost_titles(scores, weights)
+        scores = self.scores(weights)
         # Stable order: score descending, then corpus position, so ties rank the same way
         # on every engine.
         order = top_k(scores, k)
         return [Hit(self.passages[i], float(scores[i]), rank) for rank, i in enumerate(order, 1)]
+
+    def scores(self, weights: Mapping[str, float]) -> np.ndarray:
+        """Return every passage's score for {term: weight}, title field included (0: no match)."""
+        scores = self.weighted_scores(weights)
+        if self.settings.title_boost:
+            scores = self._boost_titles(scores, weights)
+        return scores
 
     def _boost_titles(self, scores: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
         """Add the title field: each query term in a passage's article title adds

@@ -130,6 +130,10 @@ class PhraseTable(Generic[V]):
         """Return the value of every phrase, in the order they were given."""
         return list(self._values.values())
 
+    def items(self) -> list[tuple[tuple[str, ...], V]]:
+        """Return every phrase (as terms) with its value, in the order they were given."""
+        return list(self._values.items())
+
     def find(self, terms: Sequence[str]) -> list[Match[V]]:
         """Return the phrases in `terms`, left to right, the longest first at each place.
 

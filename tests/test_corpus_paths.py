@@ -57,7 +57,7 @@ def test_cli_empty_corpus_is_a_usage_error(capsys: pytest.CaptureFixture[str], v
     assert exit.value.code == 2
     err = capsys.readouterr().err
     assert err == (
-        "usage: psoasbot sources [-h] [--corpus DIR] [--json]\n"
+        "usage: psoasbot sources [-h] [--corpus DIR] [--no-semantic] [--json]\n"
         "Error: argument --corpus: the corpus folder path is empty; pass a "
         "folder of .md or .txt files, or none for the built-in articles\n"
     )

@@ -100,6 +100,7 @@ def test_install_commands_name_a_checkout_or_a_wheel_not_a_package_index() -> No
         "'.[telegram]'",
         f"'./dist/psoasbot-{psoasbot.__version__}-py3-none-any.whl[telegram]'",
         "-e '.[dev]'",
+        "'.[semantic]'",
         "'.[telegram]'",
         "'.[telegram]'",
     ]

@@ -2,8 +2,9 @@
 
 `import psoasbot` stays light: no Telegram library, no retrieval engine, no numpy. And
 every import inside psoasbot points down the layers of docs/architecture.md: front-ends ->
-answer -> scope/retrieval/triage/pipeline -> query -> spelling/vocabulary/cache ->
-index/lexicon -> analysis -> corpus/models/errors.
+answer -> scope/retrieval/triage/pipeline -> query/semantic -> spelling/vocabulary/cache
+-> index/lexicon -> analysis -> corpus/models/errors. The semantic module, and the
+libraries it loads (numpy, onnxruntime, tokenizers), load only when semantic matching is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 import psoasbot
 
-HEAVY = ["telegram", "rank_bm25", "nltk", "numpy"]
+HEAVY = ["telegram", "rank_bm25", "nltk", "numpy", "onnxruntime", "tokenizers"]
 
 PACKAGE = Path(psoasbot.__file__).resolve().parent
 
@@ -70,10 +71,10 @@ LAYERS: list[set[str]] = [
     {"__init__"},
     {"answer"},
     {"scope", "retrieval", "triage", "pipeline"},
-    {"query"},
+    {"query", "semantic"},
     {"spelling", "vocabulary", "cache"},
     {"index", "lexicon", "_red_flag_file"},
-    {"_bm25s_engine", "_ranking", "analysis", "chunking", "english", "corpus_check"},
+    {"_bm25s_engine", "_ranking", "_onnx_cache", "analysis", "chunking", "english", "corpus_check"},
     {"corpus"},
     {"models", "errors", "_extras", "_argtypes"},
 ]

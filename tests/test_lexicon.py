@@ -22,7 +22,7 @@ EVERYWHERE = ("muscle", "pain", "back", "hurt", "help")
 
 @pytest.fixture(scope="module")
 def assistant() -> Assistant:
-    return Assistant.from_corpus()
+    return Assistant.from_corpus(semantic=False)
 
 
 @pytest.fixture(scope="module")

@@ -52,8 +52,10 @@ def test_linters_are_in_the_dev_extra_not_the_test_extra() -> None:
 def test_ci_installs_the_dev_extra_before_linting() -> None:
     lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     install = lines.index(".venv/bin/pip install -e '.[dev]'")
-    assert lines[install + 1 :] == [
+    assert lines[install + 1 : install + 4] == [
         ".venv/bin/ruff check .",
         ".venv/bin/ruff format --check .",
         ".venv/bin/mypy",
     ]
+    # then the suite again with the [semantic] extra
+    assert lines[-1] == ".venv/bin/pip install -e '.[test,semantic]' && .venv/bin/python -m pytest"

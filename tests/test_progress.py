@@ -85,3 +85,26 @@ def test_an_unknown_total_shows_the_count_only(clock: Clock) -> None:
         " " * 38,
         "",
     ]
+
+
+def test_a_first_embedding_shows_texts_and_time_left_then_clears(clock: Clock) -> None:
+    stream = FakeTTY()
+    with TerminalProgress(stream) as progress:
+        for done in (32, 64, 96, 128, 150):
+            clock.now += 0.6
+            progress.embedding(done, 150)
+    lines = stream.getvalue().split("\r")
+    # The bar starts with the first report; its first line comes a second after that.
+    assert lines[1] == (
+        "Embedding for semantic matching: 96/150 texts, 00:00 left |############8       |"
+    )
+    assert lines[-2:] == [" " * len(lines[-3].rstrip()), ""]  # cleared when done
+
+
+def test_a_quick_embedding_shows_nothing(clock: Clock) -> None:
+    stream = FakeTTY()
+    with TerminalProgress(stream) as progress:
+        for done in (75, 150):
+            clock.now += 0.1
+            progress.embedding(done, 150)
+    assert stream.getvalue() == ""

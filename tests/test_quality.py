@@ -42,7 +42,7 @@ CASES = [(name, metric) for name, floors in FLOORS.items() for metric in floors]
 
 @pytest.fixture(scope="module")
 def assistant() -> Assistant:
-    return Assistant.from_corpus()
+    return Assistant.from_corpus(semantic=False)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from psoasbot.retrieval import Retriever
 
 @pytest.fixture(scope="module")
 def assistant() -> Assistant:
-    return Assistant.from_corpus()
+    return Assistant.from_corpus(semantic=False)
 
 
 def build(assistant: Assistant, message: str, **settings: Any) -> Query:

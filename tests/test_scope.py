@@ -25,7 +25,7 @@ from psoasbot.scope import Scope
 
 @pytest.fixture(scope="module")
 def assistant() -> Assistant:
-    return Assistant.from_corpus()
+    return Assistant.from_corpus(semantic=False)
 
 
 def judge(assistant: Assistant, question: str, settings: ScopeSettings | None = None) -> Verdict:
