@@ -39,7 +39,7 @@ from telegram.error import InvalidToken
 
 from psoasbot import DISCLAIMER, Assistant
 from psoasbot.answer import LONG_QUESTION_NOTICE
-from psoasbot.models import Answer, Hit, Passage, Source
+from psoasbot.models import Answer, Hit, Matching, Passage, Source
 from psoasbot.telegram_bot._logging import TokenRedactor
 from psoasbot.telegram_bot.app import RetryingRateLimiter, build_application, serve
 from psoasbot.telegram_bot.config import BotConfig, TelegramBotError, config_from, read_token
@@ -754,6 +754,8 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def bot_env(api_url: str | None = None, token: str | None = TOKEN) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSOASBOT_")}
     env["PSOASBOT_STATE_DIR"] = os.environ["PSOASBOT_STATE_DIR"]
+    # The test session's cache folder (conftest.py), never the user's ~/.cache.
+    env["PSOASBOT_CACHE_DIR"] = os.environ["PSOASBOT_CACHE_DIR"]
     env["NO_PROXY"] = "127.0.0.1,localhost"
     env["PYTHONPATH"] = str(ROOT)
     if token is not None:
@@ -1036,3 +1038,20 @@ async def test_updates_that_cannot_be_journaled_are_not_confirmed(
     # The same update came back: the offset did not move past it while it was not on disk.
     offsets = [c.params.get("offset") for c in api.calls_to("getUpdates")]
     assert offsets[:2] == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("matching", "offload"),
+    [(None, False), (Matching(False, reason="off"), False), (Matching(True, model="m"), True)],
+    ids=["no-matching", "words-only", "semantic"],
+)
+def test_questions_leave_the_event_loop_when_a_model_matches_them(
+    matching: Matching | None, offload: bool
+) -> None:
+    # The stub's corpus is far under the offload threshold: only the model sends it away.
+    assistant = StubAssistant()
+    if matching is not None:
+        assistant.matching = matching  # type: ignore[attr-defined]
+    config = BotConfig(token=TOKEN, base_url="http://127.0.0.1:9/bot")
+    application = build_application(config, assistant)
+    assert application.bot_data["state"].offload is offload

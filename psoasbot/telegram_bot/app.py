@@ -132,11 +132,15 @@ def build_application(
         .build()
     )
     passages = sum(source.passages for source in assistant.sources())
+    # The model of semantic matching takes ~10 ms a question, whatever the corpus: never
+    # on the event loop.
+    matching = getattr(assistant, "matching", None)
+    semantic = bool(matching is not None and matching.semantic)
     application.bot_data["state"] = BotState(
         assistant=assistant,
         config=config,
         limiter=PerUserLimit(config.per_user_limit, config.per_user_period),
-        offload=passages >= config.offload_passages,
+        offload=semantic or passages >= config.offload_passages,
     )
     application.bot_data[POLL_REQUEST] = poll_request
     add_handlers(application)
