@@ -115,7 +115,6 @@ class Variant:
     off_topic: bool = True
     triage: bool = True
     semantic: bool = False
-    sentences: bool = True
     grid: Mapping[str, Sequence[float]] = dataclasses.field(default_factory=dict)
     off_topic_margin: Sequence[float] = OFF_TOPIC_MARGIN
 
@@ -142,16 +141,12 @@ class _Remembered:
 _REMEMBERED: dict[int, _Remembered] = {}
 
 
-_WHOLE: dict[int, Any] = {}
-
-
 def run(
     items: Sequence[EvalItem],
     query: QuerySettings,
     off_topic: bool,
     triage: bool,
     semantic: bool = False,
-    sentences: bool = True,
 ) -> list[Trial]:
     """Ask every question once with the thresholds off; they are applied later."""
     scope = ScopeSettings(min_topicality=-math.inf, off_topic=off_topic, off_topic_margin=math.inf)
@@ -160,19 +155,10 @@ def run(
     )
     index = assistant.retriever.semantic
     if index is not None:
-        from psoasbot.semantic import PassageVectors, SemanticIndex, passage_texts
+        from psoasbot.semantic import SemanticIndex
 
         remembered = _REMEMBERED.setdefault(id(index.embedder), _Remembered(index.embedder))
-        passages = index.passages
-        if not sentences:  # each passage embedded whole, as one text
-            import numpy as np
-
-            if id(index) not in _WHOLE:
-                texts = [passage_texts(p)[0] for p in assistant.index.passages]
-                whole = index.embedder.embed_all(texts)
-                _WHOLE[id(index)] = PassageVectors(whole, np.arange(len(texts)))
-            passages = _WHOLE[id(index)]
-        assistant.retriever.semantic = SemanticIndex(remembered, passages, index.subjects)  # type: ignore[arg-type]
+        assistant.retriever.semantic = SemanticIndex(remembered, index.passages, index.subjects)  # type: ignore[arg-type]
     trials = []
     for item in items:
         answer = assistant.ask(item.question, k=EVAL_K)
@@ -258,9 +244,7 @@ def cross_validate(
         if "rrf_k" in values:
             Retriever._fused = rrf(values["rrf_k"])  # type: ignore[method-assign,assignment]
         query = variant.query(QuerySettings(**query_values))
-        trials[n] = run(
-            items, query, variant.off_topic, variant.triage, variant.semantic, variant.sentences
-        )
+        trials[n] = run(items, query, variant.off_topic, variant.triage, variant.semantic)
     choices = [(n, rule) for n in trials for rule in variant.rules()]
     fold = fold_of(items, folds)
 
@@ -322,7 +306,6 @@ def variants(semantic: bool = False, fusion: str = "weighted") -> list[Variant]:
     return [
         on,
         r(on, label="  - fusion (BM25 ranks alone)", grid={"semantic_weight": (0.0,)}),
-        r(on, label="  - sentence vectors (passages embedded whole only)", sentences=False),
         r(on, label="  - off-topic subjects by meaning", off_topic_margin=(math.inf,)),
         r(on, label="  - lay-term lexicon", query=lambda q: r(q, lexicon=False)),
         r(on, label="  - off-topic subjects (words and meaning)", off_topic=False),

@@ -164,7 +164,7 @@ def passage_vectors(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> PassageVectors:
-    """Embed every passage of an index once, whole and sentence by sentence.
+    """Embed every passage of an index once (`semantic.passage_texts`).
 
     Kept for the life of the index and, with a `cache_dir`, on disk under a key of the
     model, the passages and psoasbot's code, so that any corpus (the built-in one or a
@@ -174,8 +174,8 @@ def passage_vectors(
     known = _vectors.setdefault(index, {})
     vectors = known.get(embedder.model_id)
     if vectors is None:
-        # What the texts are made of, and the code that makes them (sentence splitting
-        # included): cheaper than making them, which only a build needs.
+        # What the texts are made of, and the code that makes them: cheaper than making
+        # them, which only a build needs.
         digest = hashlib.sha256()
         for passage in index.passages:
             for part in (*passage.parents, "\0", passage.section, "\0", passage.text, "\0"):

@@ -68,7 +68,7 @@ class QuerySettings:
     """
 
     expansion_weight: float = 1.0
-    semantic_weight: float = 0.6
+    semantic_weight: float = 0.5
     lexicon: bool = True
     spelling: bool = True
     overview: bool = True

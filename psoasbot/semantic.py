@@ -19,7 +19,6 @@ Triage never sees the model.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,9 +44,6 @@ TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f41157
 # and pads nothing: padding every text to 128 tokens made a question 4 times slower.
 MAX_TOKENS = 256
 DIMENSION = 384
-# A sentence of fewer words is not embedded alone ("- a folded blanket" says too little).
-MIN_SENTENCE_WORDS = 3
-_WORD = re.compile(r"\w+")
 # Texts of the same length in tokens are embedded together, up to this many tokens a
 # run: short ones run 4 times faster so, and the memory a run takes stays small.
 BATCH_TOKENS = 512
@@ -58,26 +54,16 @@ Progress = Callable[[int, int], None]
 
 
 def passage_texts(passage: Passage) -> list[str]:
-    """Return what is embedded of a passage: the whole of it, then each of its sentences.
+    """Return what is embedded of a passage: the whole of it, after its headings.
 
-    Each comes after the passage's headings, which say what it is about. A passage's
-    similarity to a question is the best of these: a passage of five sentences that
-    answers in one is as close as that sentence. Without the article title: every title
+    The headings say what the passage is about. Without the article title: every title
     here is generic ("Relieve Back Pain With Easy Psoas Stretches"), and with it in front
-    a whole article's passages look alike (docs/quality.md has both measurements).
+    a whole article's passages look alike. Embedding each sentence too (a passage as
+    close as its closest sentence) gained nothing cross-validated and made 4.6 times the
+    texts to embed (docs/quality.md has both measurements).
     """
-    from psoasbot.chunking import split_sentences
-
     headings = [h for h in (*passage.parents, passage.section) if h]
-    sentences = [
-        sentence
-        for line in passage.text.split("\n")
-        for sentence in split_sentences(line)
-        if len(_WORD.findall(sentence)) >= MIN_SENTENCE_WORDS
-    ]
-    if len(sentences) < 2:
-        sentences = []  # the passage is its sentence
-    return [". ".join([*headings, text]) for text in [passage.text, *sentences]]
+    return [". ".join([*headings, passage.text])]
 
 
 class Embedder:
@@ -154,11 +140,11 @@ class Embedder:
 
 @dataclass(frozen=True, eq=False)
 class PassageVectors:
-    """The vectors of every passage of an index, whole and sentence by sentence.
+    """The vectors of every passage of an index.
 
     Attributes:
-        vectors: one row per text of `passage_texts`, passage after passage, in index
-            order.
+        vectors: one row per text of `passage_texts` (today one a passage), passage after
+            passage, in index order.
         starts: the row where each passage's texts start.
     """
 
