@@ -43,7 +43,9 @@ def bot_env(api: FakeBotAPI, state_dir: Path, **extra: str) -> dict[str, str]:
         PSOASBOT_TELEGRAM_TOKEN=TOKEN,
         PSOASBOT_TELEGRAM_API_URL=api.base_url,
         PSOASBOT_STATE_DIR=str(state_dir),
-        PSOASBOT_CACHE_DIR="",
+        # The test session's cache (conftest.py): with the semantic extra installed, a bot
+        # without one would embed the corpus afresh at every start.
+        PSOASBOT_CACHE_DIR=os.environ["PSOASBOT_CACHE_DIR"],
     )
     env.update(extra)
     return env
