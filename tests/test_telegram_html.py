@@ -220,4 +220,4 @@ def test_any_answer_splits_into_valid_messages_that_lose_nothing(
     expected = (notice or "") + "".join(
         f"{n}. Psoas & You › Why <It> Hurts{t}" for n, t in enumerate(texts, 1)
     )
-    assert _visible("".join(seen)) == _visible(expected.replace("⚠️", ""))
+    assert _visible("".join(seen)) == _visible(expected)
